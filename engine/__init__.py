@@ -1,0 +1,1 @@
+"""The Infrar engine: detection, transformation, generation. Knows nothing of GitHub."""

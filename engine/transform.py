@@ -1,0 +1,331 @@
+"""Rewrite SDK calls into a provider's native code, splicing exact byte ranges.
+
+Everything the engine does not rewrite stays byte-for-byte as written, comments included.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from infrar.engine.analysis import Analysis, CallSite, SymbolRef, analyse
+from infrar.engine.assembly import Assembly
+from infrar.engine.diagnostics import Diagnostic, EngineError
+from infrar.engine.plugins import load_rules
+from infrar.engine.source import Source, SourceError
+
+MARKER = b"infrar"
+ResourceNamer = Callable[[str, str], str]
+"""(resource kind, logical name) -> physical name."""
+
+_ATOMIC = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.JoinedStr,
+           ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+           ast.GeneratorExp)
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER = "__infrar_arg_{}__"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One rewritten call: where it stood and what it became (for reviews and diffs)."""
+
+    line: int
+    end_line: int
+    operation: str
+    before: str
+    after: str
+
+
+@dataclass
+class FileResult:
+    path: str
+    original: bytes
+    output: bytes | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.output is not None and self.output != self.original
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int
+    end: int
+    text: bytes
+
+
+def transform_source(data: bytes, *, path: str, provider: str,
+                     namer: ResourceNamer | None = None) -> FileResult:
+    result = FileResult(path=path, original=data)
+    if MARKER not in data:
+        return result
+    try:
+        source = Source.decode(data)
+        tree = source.parse(path)
+    except SourceError as exc:
+        result.diagnostics.append(Diagnostic(path, exc.line, exc.col, exc.code, exc.message))
+        return result
+    analysis = analyse(tree)
+    for node, code, message in analysis.problems:
+        result.diagnostics.append(_diagnostic(source, path, node, code, message))
+    if result.diagnostics or not (analysis.calls or analysis.symbols or analysis.imports):
+        return result
+    try:
+        _Rewriter(source, analysis, path, provider, namer, result).run(tree)
+    except EngineError as exc:
+        result.diagnostics.append(Diagnostic(path, 1, 1, "rules", str(exc)))
+        result.output = None
+    return result
+
+
+def _diagnostic(source: Source, path: str, node: ast.AST, code: str, message: str) -> Diagnostic:
+    line = getattr(node, "lineno", 1)
+    col = source.column(line, getattr(node, "col_offset", 0))
+    return Diagnostic(path, line, col, code, message)
+
+
+class _Rewriter:
+    def __init__(self, source: Source, analysis: Analysis, path: str, provider: str,
+                 namer: ResourceNamer | None, result: FileResult) -> None:
+        self.source, self.analysis, self.path = source, analysis, path
+        self.namer, self.result = namer, result
+        capabilities = {c.capability.name for c in analysis.calls}
+        capabilities |= {s.capability.name for s in analysis.symbols}
+        rules = {name: load_rules(provider, name) for name in sorted(capabilities)}
+        taken = {m.decode() for m in _IDENTIFIER.findall(source.data)}
+        self.assembly = Assembly(rules=rules, taken=taken)
+
+    def run(self, tree: ast.Module) -> None:
+        edits = [self._render_top(item) for item in _nest(self._items())]
+        edits += self._import_removals()
+        if self.assembly.order:
+            edits += self._insertions(tree)
+        if self.result.diagnostics:
+            return
+        output = _apply(self.source.data, 0, len(self.source.data), sorted(
+            edits, key=lambda e: (e.start, e.end)))
+        try:
+            compile(output, self.path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            self.result.diagnostics.append(Diagnostic(
+                self.path, exc.lineno or 1, exc.offset or 1, "internal",
+                f"the rewritten module does not compile ({exc.msg}); nothing was written"))
+            return
+        self.result.output = output
+        self.result.requirements = self.assembly.requirements()
+
+    def _items(self) -> list[_Item]:
+        items = [_Item(self.source.start(c.node), self.source.end(c.node), c)
+                 for c in self.analysis.calls]
+        items += [_Item(self.source.start(s.node), self.source.end(s.node), s)
+                  for s in self.analysis.symbols]
+        return items
+
+    def _render_top(self, item: _Item) -> _Edit:
+        text = self._render(item)
+        if isinstance(item.use, CallSite):
+            node = item.use.node
+            self.result.rewrites.append(Rewrite(
+                node.lineno, node.end_lineno or node.lineno, item.use.operation,
+                self.source.data[item.start:item.end].decode(), text.decode()))
+        return _Edit(item.start, item.end, text)
+
+    def _render(self, item: _Item) -> bytes:
+        use = item.use
+        if isinstance(use, SymbolRef):
+            return self.assembly.require_symbol(use.capability.name, use.symbol).encode()
+        return self._render_call(use, item.children)
+
+    def _render_call(self, call: CallSite, children: list[_Item]) -> bytes:
+        signature = call.capability.signature(call.operation)
+        args: dict[str, str] = {}
+        texts: dict[str, str] = {}
+        for name, param in signature.parameters.items():
+            node = call.arguments.get(name)
+            if node is None:
+                args[name] = repr(param.default)
+                continue
+            args[name] = _PLACEHOLDER.format(name)
+            texts[name] = self._argument_text(call, name, node, children)
+        rendered = self.assembly.render_call(
+            call.capability.name, call.operation, args, set(call.arguments))
+        if call.in_fstring and re.search(r"[\"'\\{}]", rendered):
+            self.result.diagnostics.append(_diagnostic(
+                self.source, self.path, call.node, "fstring",
+                f"the {call.operation} rule renders quotes or braces, which cannot stand inside "
+                "an f-string before Python 3.12; move the call out of the f-string"))
+        return _substitute(rendered, texts, call.operation).encode()
+
+    def _argument_text(self, call: CallSite, name: str, node: ast.expr,
+                       children: list[_Item]) -> str:
+        kind = call.capability.resources.get(name)
+        if kind and self.namer and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            physical = self.namer(kind, node.value)
+            if physical != node.value:
+                return repr(physical)
+        start, end = self.source.start(node), self.source.end(node)
+        inner = sorted((_Edit(c.start, c.end, self._render(c)) for c in children
+                        if start <= c.start and c.end <= end), key=lambda e: e.start)
+        return _apply(self.source.data, start, end, inner).decode()
+
+    def _import_removals(self) -> list[_Edit]:
+        edits = []
+        removed = set(map(id, self.analysis.imports))
+        for stmt in self.analysis.imports:
+            kept = [a for a in stmt.names if isinstance(stmt, ast.Import) and not _is_sdk(a.name)]
+            if kept:
+                text = ast.unparse(ast.Import(names=kept)).encode()
+                edits.append(_Edit(self.source.start(stmt), self.source.end(stmt), text))
+            else:
+                edits.append(self._remove_statement(stmt, removed))
+        return edits
+
+    def _remove_statement(self, stmt: ast.stmt, removed: set[int]) -> _Edit:
+        start, end = self.source.start(stmt), self.source.end(stmt)
+        data = self.source.data
+        siblings = _sibling_statements(stmt, self.analysis.parents)
+        if siblings and siblings[0] is stmt and all(id(s) in removed for s in siblings):
+            return _Edit(start, end, b"pass")
+        line_start = self.source.line_starts[stmt.lineno - 1]
+        line_end = self.source.line_end(end)
+        before, after = data[line_start:start], data[end:line_end].strip()
+        if not before.strip() and (not after or after.startswith(b"#")):
+            last_end = self.source.line_end(end)
+            return _Edit(line_start, last_end, b"")
+        if after.startswith(b";"):
+            semicolon = data.index(b";", end) + 1
+            while semicolon < len(data) and data[semicolon:semicolon + 1] in b" \t":
+                semicolon += 1
+            return _Edit(start, semicolon, b"")
+        if before.rstrip().endswith(b";"):
+            return _Edit(data.rindex(b";", line_start, start), end, b"")
+        return _Edit(start, end, b"pass")
+
+    def _insertions(self, tree: ast.Module) -> list[_Edit]:
+        body = tree.body
+        index = 0
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            index = 1
+        while index < len(body) and isinstance(body[index], ast.ImportFrom) \
+                and body[index].module == "__future__":
+            index += 1
+        imports = "".join(f"{s}\n" for s in self.assembly.import_statements())
+        blocks = "\n\n" + "\n\n".join(self.assembly.block_sources()) + "\n\n"
+        data = self.source.data
+        if index == len(body):
+            at = self.source.line_end(self.source.end(body[-1])) if body else 0
+            prefix = "" if at == 0 or data[:at].endswith(b"\n") else "\n"
+            return [_Edit(at, at, (prefix + imports + blocks).encode())]
+        first = body[index]
+        line_start = self.source.line_starts[first.lineno - 1]
+        at = line_start if not data[line_start:self.source.start(first)].strip() \
+            else self.source.line_end(self.source.end(first))
+        last = index
+        while last + 1 < len(body) and isinstance(body[last + 1], (ast.Import, ast.ImportFrom)):
+            last += 1
+        if not isinstance(body[index], (ast.Import, ast.ImportFrom)):
+            return [_Edit(at, at, (imports + blocks.lstrip("\n")).encode())]
+        setup_at = max(at, self.source.line_end(self.source.end(body[last])))
+        return [_Edit(at, at, imports.encode()), _Edit(setup_at, setup_at, blocks.encode())]
+
+
+@dataclass
+class _Item:
+    start: int
+    end: int
+    use: CallSite | SymbolRef
+    children: list[_Item] = field(default_factory=list)
+
+
+def _nest(items: list[_Item]) -> list[_Item]:
+    """Arrange items by containment; return the outermost ones."""
+    top: list[_Item] = []
+    stack: list[_Item] = []
+    for item in sorted(items, key=lambda i: (i.start, -i.end)):
+        while stack and stack[-1].end <= item.start:
+            stack.pop()
+        (stack[-1].children if stack else top).append(item)
+        stack.append(item)
+    return top
+
+
+def _apply(data: bytes, start: int, end: int, edits: list[_Edit]) -> bytes:
+    out, position = [], start
+    for edit in edits:
+        if edit.start < position:
+            raise EngineError("overlapping rewrites")
+        out += [data[position:edit.start], edit.text]
+        position = edit.end
+    out.append(data[position:end])
+    return b"".join(out)
+
+
+def _substitute(rendered: str, texts: dict[str, str], operation: str) -> str:
+    """Put argument source into the rendered template, in parentheses where precedence needs them."""
+    try:
+        tree = ast.parse(rendered.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise EngineError(f"the {operation} rule renders invalid Python: {exc.msg}") from None
+    text = rendered.strip()
+    data = text.encode()
+    starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    slots: list[tuple[int, int, str]] = []
+    seen: set[str] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and node.id.startswith("__infrar_arg_")):
+            continue
+        name = node.id[len("__infrar_arg_"):-2]
+        if name in seen:
+            raise EngineError(f"the {operation} rule uses argument {name!r} twice")
+        seen.add(name)
+        argument = texts[name]
+        if _needs_parentheses(node, parents, argument):
+            argument = f"({argument})"
+        start = starts[node.lineno - 1] + node.col_offset
+        end = starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[operator]
+        slots.append((start, end, argument))
+    out = _apply(data, 0, len(data), [_Edit(s, e, a.encode()) for s, e, a in sorted(slots)])
+    if not isinstance(tree.body, _ATOMIC):
+        return f"({out.decode()})"
+    return out.decode()
+
+
+def _needs_parentheses(node: ast.Name, parents: dict[ast.AST, ast.AST], argument: str) -> bool:
+    parent = parents.get(node)
+    if isinstance(parent, (ast.Call, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return isinstance(parent, ast.Call) and parent.func is node and not _atomic_text(argument)
+    return not _atomic_text(argument)
+
+
+def _atomic_text(argument: str) -> bool:
+    try:
+        expr = ast.parse(f"({argument})", mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(expr, _ATOMIC) and "\n" not in argument
+
+
+def _is_sdk(module: str) -> bool:
+    return module == "infrar" or module.startswith("infrar.")
+
+
+def _sibling_statements(stmt: ast.stmt, parents: dict[ast.AST, ast.AST]) -> list[ast.stmt]:
+    parent = parents.get(stmt)
+    if parent is None or isinstance(parent, ast.Module):
+        return []
+    for field_name in ("body", "orelse", "finalbody"):
+        statements = getattr(parent, field_name, None)
+        if isinstance(statements, list) and any(s is stmt for s in statements):
+            return statements
+    return []

@@ -1,0 +1,1 @@
+"""Provider plugins: data only (YAML, Jinja2 templates, Terraform modules)."""
