@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` (install, then run the main job on the embedded
+# `local` provider) and `make test` (install what tests need, then run them).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install install-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	bash tests/install-emulators.sh
+
+demo: install
+	bash scripts/demo.sh $(BIN)
+
+test: install-test
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
