@@ -1,0 +1,77 @@
+"""Run Terraform/OpenTofu for the engine: find it, plan, check, apply, summarise."""
+
+from .binary import (
+    BINARY_ENV_VAR,
+    TerraformNotFoundError,
+    TerraformVersion,
+    binary_version,
+    find_binary,
+)
+from .markdown import GITHUB_COMMENT_LIMIT, render_markdown, split_markdown
+from .offline import (
+    OfflineSetupError,
+    find_packaged_null_provider,
+    find_packaged_terraform,
+    offline_environment,
+)
+from .runner import (
+    ApplyResult,
+    FmtResult,
+    InitResult,
+    PlanDigest,
+    PlanResult,
+    StalePlanError,
+    TerraformError,
+    TerraformTimeoutError,
+    apply,
+    fmt_check,
+    init,
+    plan,
+    show_json,
+    verify_plan,
+)
+from .summary import (
+    SENSITIVE,
+    AttributeChange,
+    OutputChange,
+    PlanSummary,
+    ResourceChange,
+    render_text,
+    summarize_plan,
+)
+
+__all__ = [
+    "BINARY_ENV_VAR",
+    "GITHUB_COMMENT_LIMIT",
+    "SENSITIVE",
+    "ApplyResult",
+    "AttributeChange",
+    "FmtResult",
+    "InitResult",
+    "OfflineSetupError",
+    "OutputChange",
+    "PlanDigest",
+    "PlanResult",
+    "PlanSummary",
+    "ResourceChange",
+    "StalePlanError",
+    "TerraformError",
+    "TerraformNotFoundError",
+    "TerraformTimeoutError",
+    "TerraformVersion",
+    "apply",
+    "binary_version",
+    "find_binary",
+    "find_packaged_null_provider",
+    "find_packaged_terraform",
+    "fmt_check",
+    "init",
+    "offline_environment",
+    "plan",
+    "render_markdown",
+    "render_text",
+    "show_json",
+    "split_markdown",
+    "summarize_plan",
+    "verify_plan",
+]
