@@ -66,7 +66,7 @@ def test_hostile_values_cannot_break_out() -> None:
 
 
 def test_markdown_parses_as_intended() -> None:
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it
     md = render_markdown(_summary(), title="t", diagnostics=["Error: ```x```"])
     tokens = markdown_it.MarkdownIt("commonmark").enable("table").parse(md)
     fences = [t for t in tokens if t.type == "fence"]
@@ -84,7 +84,7 @@ safe_text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max
 @settings(max_examples=60, deadline=None)
 @given(address=safe_text, value=safe_text)
 def test_any_address_or_value_stays_inside(address: str, value: str) -> None:
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it
     md = render_markdown(_summary(address=address or "x", value=value), title="t")
     tokens = markdown_it.MarkdownIt("commonmark").enable("table").parse(md)
     assert [t.info for t in tokens if t.type == "fence"] == ["diff"]
