@@ -59,6 +59,10 @@ class Analysis:
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
     problems: list[tuple[ast.AST, str, str]] = field(default_factory=list)
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    module_bound: set[str] = field(default_factory=set)
+    """Names the module binds at module level (they shadow builtins for hoisted code)."""
+    star_import: bool = False
+    """Whether a `from <other module> import *` may bind names we cannot know."""
 
     def problem(self, node: ast.AST, code: str, message: str) -> None:
         self.problems.append((node, code, message))
@@ -68,6 +72,7 @@ def analyse(tree: ast.Module) -> Analysis:
     result = Analysis()
     builder = _ScopeBuilder(result)
     builder.visit(tree)
+    result.module_bound = builder.module.bound | builder.global_names
     table = symbol_table()
     modules = module_names()
     for name_node, scope in builder.loads:
@@ -161,7 +166,8 @@ class _ScopeBuilder(ast.NodeVisitor):
 
     def __init__(self, result: Analysis) -> None:
         self.result = result
-        self.scope = Scope(ast.Module(body=[], type_ignores=[]), None)
+        self.scope = self.module = Scope(ast.Module(body=[], type_ignores=[]), None)
+        self.global_names: set[str] = set()
         self.loads: list[tuple[ast.Name, Scope]] = []
         self.sdk_modules = module_names()
 
@@ -187,12 +193,25 @@ class _ScopeBuilder(ast.NodeVisitor):
 
     def _bind(self, name: str, node: ast.AST) -> None:
         self.scope.bound.add(name)
-        if name in self.scope.sdk:
+        if name in self._owner(name).sdk:
             self.result.problem(node, "rebound-name",
                                 f"`{name}` is imported from {PACKAGE} and rebound here")
 
+    def _owner(self, name: str) -> Scope:
+        """The scope a binding of `name` in the current scope assigns to."""
+        if name in self.scope.declared_global:
+            return self.module
+        current = self.scope
+        if name in current.declared_nonlocal:
+            current = current.parent
+            while current.parent is not None and (
+                    current.is_class or not (name in current.bound or name in current.sdk)):
+                current = current.parent
+        return current
+
     def visit_Global(self, node: ast.Global) -> None:
         self.scope.declared_global.update(node.names)
+        self.global_names.update(node.names)
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
         self.scope.declared_nonlocal.update(node.names)
@@ -218,6 +237,8 @@ class _ScopeBuilder(ast.NodeVisitor):
             for alias in node.names:
                 if alias.name != "*":
                     self.scope.bound.add(alias.asname or alias.name)
+                else:
+                    self.result.star_import = True
             return
         self.result.imports.append(node)
         self._check_module(module, node)

@@ -22,6 +22,8 @@ class Assembly:
 
     rules: dict[str, RuleSet]
     taken: set[str]
+    prefix_imports: bool = False
+    """Prefix every import binding, for modules whose star imports may bind any public name."""
     names: dict[str, str] = field(default_factory=dict)
     imports: dict[ImportSpec, str] = field(default_factory=dict)
     order: list[tuple[str, Block]] = field(default_factory=list)
@@ -75,7 +77,7 @@ class Assembly:
         errors = dict(self.rules[capability].errors) if capability in self.rules else {}
         context["errors"] = errors
         for spec in imports:
-            context[spec.binding] = self._bind_import(spec)
+            context[spec.binding] = self.bind_import(spec)
         return context
 
     def _require_block(self, capability: str, name: str) -> None:
@@ -86,7 +88,7 @@ class Assembly:
         for need in block.needs:
             self._require_block(capability, need)
         for spec in block.imports:
-            self._bind_import(spec)
+            self.bind_import(spec)
         for define in block.defines:
             self.names.setdefault(define, self._allocate(NAME_PREFIX + define))
         self.order.append((capability, block))
@@ -97,10 +99,10 @@ class Assembly:
             return portable[name]
         return self.rules[capability].blocks[name]
 
-    def _bind_import(self, spec: ImportSpec) -> str:
+    def bind_import(self, spec: ImportSpec) -> str:
         if spec not in self.imports:
             wanted = spec.binding
-            if wanted in self.taken:
+            if wanted in self.taken or self.prefix_imports:
                 wanted = NAME_PREFIX + wanted
             self.imports[spec] = self._allocate(wanted)
         return self.imports[spec]

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from dataclasses import dataclass, field
 
 MAX_SOURCE_BYTES = 5_000_000
+BOM = b"\xef\xbb\xbf"
+# Python's tokenizer ends a line at \r\n, \n or a lone \r; `ast` line numbers count all three.
+_NEWLINE = re.compile(rb"\r\n?|\n")
 
 
 class SourceError(Exception):
@@ -26,25 +31,31 @@ class Source:
     def decode(data: bytes) -> Source:
         if len(data) > MAX_SOURCE_BYTES:
             raise SourceError(1, 1, "too-large", f"file is larger than {MAX_SOURCE_BYTES} bytes")
+        starts = find_line_starts(data)
+        if data.startswith(BOM):
+            # `ast` leaves a BOM out of line 1's columns, so line 1 starts after it.
+            starts[0] = len(BOM)
         if b"\0" in data:
-            line = data.count(b"\n", 0, data.index(b"\0")) + 1
-            raise SourceError(line, 1, "binary", "file contains a NUL byte; not Python source")
+            line, col = _location(data, starts, data.index(b"\0"))
+            raise SourceError(line, col, "binary", "file contains a NUL byte; not Python source")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            line, col = _location(data, starts, exc.start)
             raise SourceError(line, col, "not-utf8", "file is not valid UTF-8") from None
-        starts = [0]
-        position = data.find(b"\n")
-        while position != -1:
-            starts.append(position + 1)
-            position = data.find(b"\n", position + 1)
         return Source(data, text.removeprefix("\ufeff"), starts)
 
+    @property
+    def newline(self) -> str:
+        """The file's line ending, for the lines the engine adds."""
+        match = _NEWLINE.search(self.data)
+        return match.group().decode() if match else "\n"
+
     def parse(self, filename: str) -> ast.Module:
+        # Parsing text rather than bytes: syntax errors then carry character columns, and a
+        # coding cookie cannot make `ast` offsets disagree with the UTF-8 bytes we splice.
         try:
-            return ast.parse(self.data, filename=filename, type_comments=False)
+            return ast.parse(self.text, filename=filename, type_comments=False)
         except SyntaxError as exc:
             raise SourceError(exc.lineno or 1, exc.offset or 1, "syntax-error",
                               f"syntax error: {exc.msg}") from None
@@ -65,5 +76,17 @@ class Source:
 
     def line_end(self, offset: int) -> int:
         """Offset just past the newline ending the line that holds `offset`."""
-        newline = self.data.find(b"\n", offset)
-        return len(self.data) if newline == -1 else newline + 1
+        newline = _NEWLINE.search(self.data, offset)
+        return len(self.data) if newline is None else newline.end()
+
+
+def find_line_starts(data: bytes) -> list[int]:
+    """Byte offset of the start of every line."""
+    return [0, *(m.end() for m in _NEWLINE.finditer(data))]
+
+
+def _location(data: bytes, starts: list[int], offset: int) -> tuple[int, int]:
+    """1-based line and character column of a byte offset, in bytes that may not decode."""
+    line = bisect.bisect_right(starts, offset)
+    prefix = data[starts[line - 1]:offset]
+    return line, len(prefix.decode("utf-8", "replace")) + 1

@@ -6,6 +6,8 @@ Everything the engine does not rewrite stays byte-for-byte as written, comments 
 from __future__ import annotations
 
 import ast
+import bisect
+import builtins
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -14,7 +16,8 @@ from infrar.engine.analysis import Analysis, CallSite, SymbolRef, analyse
 from infrar.engine.assembly import Assembly
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.plugins import load_rules
-from infrar.engine.source import Source, SourceError
+from infrar.engine.rules import ImportSpec
+from infrar.engine.source import Source, SourceError, find_line_starts
 
 MARKER = b"infrar"
 ResourceNamer = Callable[[str, str], str]
@@ -25,6 +28,7 @@ _ATOMIC = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.J
            ast.GeneratorExp)
 _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = "__infrar_arg_{}__"
+_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
 
 
 @dataclass(frozen=True)
@@ -102,12 +106,15 @@ class _Rewriter:
         capabilities |= {s.capability.name for s in analysis.symbols}
         rules = {name: load_rules(provider, name) for name in sorted(capabilities)}
         taken = {m.decode() for m in _IDENTIFIER.findall(source.data)}
-        self.assembly = Assembly(rules=rules, taken=taken)
+        self.assembly = Assembly(rules=rules, taken=taken, prefix_imports=analysis.star_import)
+        self.removed: list[tuple[int, int]] = []
 
     def run(self, tree: ast.Module) -> None:
         edits = [self._render_top(item) for item in _nest(self._items())]
-        edits += self._import_removals()
+        removals = self._import_removals()
+        edits += removals
         if self.assembly.order:
+            self.removed = [(e.start, e.end) for e in removals if not e.text]
             edits += self._insertions(tree)
         if self.result.diagnostics:
             return
@@ -158,12 +165,28 @@ class _Rewriter:
             texts[name] = self._argument_text(call, name, node, children)
         rendered = self.assembly.render_call(
             call.capability.name, call.operation, args, set(call.arguments))
+        rendered = rendered.replace("\n", self.source.newline)
         if call.in_fstring and re.search(r"[\"'\\{}]", rendered):
             self.result.diagnostics.append(_diagnostic(
                 self.source, self.path, call.node, "fstring",
                 f"the {call.operation} rule renders quotes or braces, which cannot stand inside "
                 "an f-string before Python 3.12; move the call out of the f-string"))
+        if call.in_fstring and self._self_documenting(call.node):
+            self.result.diagnostics.append(_diagnostic(
+                self.source, self.path, call.node, "fstring",
+                f"`{{...=}}` would print the rewritten code instead of the {call.operation} call; "
+                "format the value without `=`"))
         return _substitute(rendered, texts, call.operation).encode()
+
+    def _self_documenting(self, node: ast.AST) -> bool:
+        """Whether `node` stands in an f-string replacement field written `{expression=}`."""
+        child, parent = node, self.analysis.parents.get(node)
+        while parent is not None and not isinstance(parent, ast.FormattedValue):
+            child, parent = parent, self.analysis.parents.get(parent)
+        if parent is None or parent.value is not child:
+            return False
+        after = self.source.data[self.source.end(child):self.source.line_end(self.source.end(child))]
+        return after.lstrip().startswith(b"=")
 
     def _argument_text(self, call: CallSite, name: str, node: ast.expr,
                        children: list[_Item]) -> str:
@@ -219,24 +242,89 @@ class _Rewriter:
         while index < len(body) and isinstance(body[index], ast.ImportFrom) \
                 and body[index].module == "__future__":
             index += 1
+        blocks = "\n\n".join(self._shield_builtins(self.assembly.block_sources()))
         imports = "".join(f"{s}\n" for s in self.assembly.import_statements())
-        blocks = "\n\n" + "\n\n".join(self.assembly.block_sources()) + "\n\n"
         data = self.source.data
         if index == len(body):
             at = self.source.line_end(self.source.end(body[-1])) if body else 0
-            prefix = "" if at == 0 or data[:at].endswith(b"\n") else "\n"
-            return [_Edit(at, at, (prefix + imports + blocks).encode())]
+            prefix = "" if at == 0 or data[:at].endswith((b"\n", b"\r")) else "\n"
+            return [self._insert(at, prefix + imports + "\n\n" + blocks)]
         first = body[index]
         line_start = self.source.line_starts[first.lineno - 1]
         at = line_start if not data[line_start:self.source.start(first)].strip() \
             else self.source.line_end(self.source.end(first))
-        last = index
-        while last + 1 < len(body) and isinstance(body[last + 1], (ast.Import, ast.ImportFrom)):
-            last += 1
-        if not isinstance(body[index], (ast.Import, ast.ImportFrom)):
-            return [_Edit(at, at, (imports + blocks.lstrip("\n")).encode())]
-        setup_at = max(at, self.source.line_end(self.source.end(body[last])))
-        return [_Edit(at, at, imports.encode()), _Edit(setup_at, setup_at, blocks.encode())]
+        if index and not isinstance(first, (ast.Import, ast.ImportFrom)):
+            # Right under the docstring, so comments above `first` stay with it.
+            at = self.source.line_end(self.source.end(body[index - 1]))
+        setup_at = at
+        if isinstance(first, (ast.Import, ast.ImportFrom)):
+            last = index
+            while last + 1 < len(body) and isinstance(body[last + 1], (ast.Import, ast.ImportFrom)):
+                last += 1
+            setup_at = max(at, self.source.line_end(self.source.end(body[last])))
+            if not self._only_imports_before(body[index:], setup_at):
+                setup_at = at
+        if not self._only_imports_before(body[index:], at):
+            self.result.diagnostics.append(_diagnostic(
+                self.source, self.path, first, "placement",
+                "the generated setup must run before this line, which holds several statements; "
+                "put the imports on lines of their own"))
+            return []
+        if setup_at == at:
+            lead = "\n\n" if imports else self._padding(at, -1) if at else ""
+            return [self._insert(at, imports + lead + blocks + self._padding(at, 1))]
+        return [self._insert(at, imports), self._insert(
+            setup_at, self._padding(setup_at, -1) + blocks + self._padding(setup_at, 1))]
+
+    def _shield_builtins(self, blocks: list[str]) -> list[str]:
+        """Make the hoisted code reach builtins through `builtins` where the module rebinds them
+        (`def open(...)`, `list = ...`, `from os import *`): module globals would win otherwise."""
+        shadowed = self.analysis.module_bound & _BUILTINS
+        if not shadowed and not self.analysis.star_import:
+            return blocks
+        out = []
+        for text in blocks:
+            tree = ast.parse(text)
+            local = _bound_names(tree)
+            loads = [n for n in ast.walk(tree) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Load) and n.id in _BUILTINS and n.id not in local
+                     and (n.id in shadowed or self.analysis.star_import)]
+            if not loads:
+                out.append(text)
+                continue
+            module = self.assembly.bind_import(ImportSpec("builtins", None, "builtins"))
+            data = text.encode()
+            starts = find_line_starts(data)
+            edits = sorted((_Edit(starts[n.lineno - 1] + n.col_offset,
+                                  starts[n.lineno - 1] + n.col_offset + len(n.id),
+                                  f"{module}.{n.id}".encode()) for n in loads),
+                           key=lambda e: e.start)
+            out.append(_apply(data, 0, len(data), edits).decode())
+        return out
+
+    def _only_imports_before(self, statements: list[ast.stmt], offset: int) -> bool:
+        """Whether only imports would run before code inserted at `offset`."""
+        return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in statements
+                   if self.source.start(s) < offset)
+
+    def _padding(self, offset: int, step: int) -> str:
+        """Newlines that leave two blank lines between code inserted at `offset` (a line start)
+        and the code after it (step 1) or before it (step -1), not counting removed lines."""
+        data, starts = self.source.data, self.source.line_starts
+        line = bisect.bisect_right(starts, offset) - 1 + min(step, 0)
+        blank = 0
+        while blank < 2 and 0 <= line < len(starts) and starts[line] < len(data):
+            start = starts[line]
+            end = starts[line + 1] if line + 1 < len(starts) else len(data)
+            if not any(a <= start and end <= b for a, b in self.removed):
+                if data[start:end].strip():
+                    break
+                blank += 1
+            line += step
+        return "\n" * (2 - blank)
+
+    def _insert(self, offset: int, text: str) -> _Edit:
+        return _Edit(offset, offset, text.replace("\n", self.source.newline).encode())
 
 
 @dataclass
@@ -278,7 +366,7 @@ def _substitute(rendered: str, texts: dict[str, str], operation: str) -> str:
         raise EngineError(f"the {operation} rule renders invalid Python: {exc.msg}") from None
     text = rendered.strip()
     data = text.encode()
-    starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
+    starts = find_line_starts(data)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     slots: list[tuple[int, int, str]] = []
     seen: set[str] = set()
@@ -304,16 +392,38 @@ def _substitute(rendered: str, texts: dict[str, str], operation: str) -> str:
 def _needs_parentheses(node: ast.Name, parents: dict[ast.AST, ast.AST], argument: str) -> bool:
     parent = parents.get(node)
     if isinstance(parent, (ast.Call, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict)):
-        return isinstance(parent, ast.Call) and parent.func is node and not _atomic_text(argument)
+        if isinstance(parent, ast.Call) and parent.func is node:
+            return not _atomic_text(argument)
+        # `ast` positions leave out the parentheses these need even in an argument list.
+        return isinstance(_parse_argument(argument), (ast.NamedExpr, ast.Yield, ast.YieldFrom))
     return not _atomic_text(argument)
 
 
-def _atomic_text(argument: str) -> bool:
+def _parse_argument(argument: str) -> ast.expr | None:
     try:
-        expr = ast.parse(f"({argument})", mode="eval").body
+        return ast.parse(f"({argument})", mode="eval").body
     except SyntaxError:
-        return False
-    return isinstance(expr, _ATOMIC) and "\n" not in argument
+        return None
+
+
+def _atomic_text(argument: str) -> bool:
+    return isinstance(_parse_argument(argument), _ATOMIC) and not re.search(r"[\r\n]", argument)
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
 
 
 def _is_sdk(module: str) -> bool:

@@ -1,0 +1,3 @@
+﻿import infrar.storage as s
+
+x = s.read("b", "k")

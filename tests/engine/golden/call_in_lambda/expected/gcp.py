@@ -1,0 +1,154 @@
+import functools
+from google.cloud import storage as gcs_storage
+from google.api_core.exceptions import GoogleAPICallError
+from google.api_core.exceptions import NotFound
+import datetime
+import dataclasses
+import re
+
+
+class _infrar_StorageError(Exception):
+    """Base class of every storage error."""
+
+
+class _infrar_ObjectNotFoundError(_infrar_StorageError):
+    """The object (key) does not exist in the bucket."""
+
+
+class _infrar_BucketNotFoundError(_infrar_StorageError):
+    """The bucket does not exist."""
+
+
+class _infrar_PermissionDeniedError(_infrar_StorageError):
+    """The caller may not perform the operation."""
+
+
+@functools.lru_cache(maxsize=None)
+def _infrar_gcs_client():
+    return gcs_storage.Client()
+
+
+_infrar_gcs_error_classes = {
+    'Forbidden': _infrar_PermissionDeniedError,
+    'NotFound': _infrar_ObjectNotFoundError,
+    'Unauthorized': _infrar_PermissionDeniedError,
+}
+
+
+def _infrar_gcs_bucket_exists(bucket):
+    # Listing needs storage.objects.list, which object users hold; buckets.get they may not.
+    try:
+        next(iter(_infrar_gcs_client().list_blobs(bucket, max_results=1)), None)
+    except NotFound:
+        return False
+    except GoogleAPICallError:
+        return True
+    return True
+
+
+def _infrar_gcs_error(error, bucket, key=None, other_bucket=None):
+    """The SDK exception for a google.api_core error; raise it `from` the native error."""
+    kind = next(
+        (_infrar_gcs_error_classes[c.__name__] for c in type(error).__mro__ if c.__name__ in _infrar_gcs_error_classes),
+        _infrar_StorageError,
+    )
+    if kind is _infrar_ObjectNotFoundError:
+        # GCS answers 404 alike for a missing bucket and a missing object.
+        for candidate in (bucket, other_bucket):
+            if candidate is not None and not _infrar_gcs_bucket_exists(candidate):
+                kind, bucket = _infrar_BucketNotFoundError, candidate
+                break
+    where = f"bucket {bucket!r}" if key is None else f"bucket {bucket!r}, key {key!r}"
+    return kind(f"{error.message} ({where})")
+
+
+def _infrar_check_key(key):
+    if not isinstance(key, str) or not key:
+        raise _infrar_StorageError(f"invalid object key {key!r}")
+    return key
+
+
+def _infrar_gcs_read(bucket, key):
+    blob = _infrar_gcs_client().bucket(bucket).blob(_infrar_check_key(key))
+    try:
+        return blob.download_as_bytes()
+    except GoogleAPICallError as error:
+        raise _infrar_gcs_error(error, bucket, key) from error
+
+
+@dataclasses.dataclass(frozen=True)
+class _infrar_ObjectInfo:
+    key: str
+    size: int
+    content_type: str
+    etag: str
+    last_modified: datetime.datetime
+    metadata: "dict[str, str]" = dataclasses.field(default_factory=dict)
+
+
+_infrar_default_content_type = "application/octet-stream"
+
+
+def _infrar_gcs_get_metadata(bucket, key):
+    blob = _infrar_gcs_client().bucket(bucket).blob(_infrar_check_key(key))
+    try:
+        blob.reload(projection="noAcl")
+    except GoogleAPICallError as error:
+        raise _infrar_gcs_error(error, bucket, key) from error
+    return _infrar_ObjectInfo(
+        key=key,
+        size=int(blob.size or 0),
+        content_type=blob.content_type or _infrar_default_content_type,
+        etag=(blob.etag or "").strip('"'),
+        last_modified=blob.updated.astimezone(datetime.timezone.utc),
+        metadata=dict(sorted((blob.metadata or {}).items())),
+    )
+
+
+def _infrar_gcs_exists(bucket, key):
+    blob = _infrar_gcs_client().bucket(bucket).blob(_infrar_check_key(key))
+    try:
+        blob.reload(projection="noAcl")
+    except GoogleAPICallError as error:
+        failure = _infrar_gcs_error(error, bucket, key)
+        if isinstance(failure, _infrar_ObjectNotFoundError):
+            return False
+        raise failure from error
+    return True
+
+
+def _infrar_to_bytes(data):
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"data must be bytes or str, not {type(data).__name__}")
+
+
+def _infrar_check_metadata(metadata):
+    """Metadata must travel unchanged on every provider: lower-case identifiers, ASCII values."""
+    if metadata is None:
+        return {}
+    checked = {}
+    for name, value in metadata.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
+            raise ValueError(f"metadata key {name!r} must match [a-z][a-z0-9_]*")
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+            raise ValueError(f"metadata value for {name!r} must be printable ASCII text")
+        checked[name] = value
+    return checked
+
+
+def _infrar_gcs_write(bucket, key, data, content_type=None, metadata=None):
+    body = _infrar_to_bytes(data)
+    blob = _infrar_gcs_client().bucket(bucket).blob(_infrar_check_key(key))
+    blob.metadata = _infrar_check_metadata(metadata) or None
+    try:
+        blob.upload_from_string(body, content_type=content_type or _infrar_default_content_type)
+    except GoogleAPICallError as error:
+        raise _infrar_gcs_error(error, bucket, key) from error
+
+
+fetch = lambda key: _infrar_gcs_read("b", key)
+ordered = sorted(["a", "b"], key=lambda k: _infrar_gcs_get_metadata("b", k).size)
+later = lambda: _infrar_gcs_exists("b", "k") or _infrar_gcs_write("b", "k", b"")

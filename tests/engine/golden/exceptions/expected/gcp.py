@@ -1,0 +1,94 @@
+import functools
+from google.cloud import storage as gcs_storage
+from google.api_core.exceptions import GoogleAPICallError
+from google.api_core.exceptions import NotFound
+
+
+class _infrar_StorageError(Exception):
+    """Base class of every storage error."""
+
+
+class _infrar_ObjectNotFoundError(_infrar_StorageError):
+    """The object (key) does not exist in the bucket."""
+
+
+class _infrar_BucketNotFoundError(_infrar_StorageError):
+    """The bucket does not exist."""
+
+
+class _infrar_PermissionDeniedError(_infrar_StorageError):
+    """The caller may not perform the operation."""
+
+
+@functools.lru_cache(maxsize=None)
+def _infrar_gcs_client():
+    return gcs_storage.Client()
+
+
+_infrar_gcs_error_classes = {
+    'Forbidden': _infrar_PermissionDeniedError,
+    'NotFound': _infrar_ObjectNotFoundError,
+    'Unauthorized': _infrar_PermissionDeniedError,
+}
+
+
+def _infrar_gcs_bucket_exists(bucket):
+    # Listing needs storage.objects.list, which object users hold; buckets.get they may not.
+    try:
+        next(iter(_infrar_gcs_client().list_blobs(bucket, max_results=1)), None)
+    except NotFound:
+        return False
+    except GoogleAPICallError:
+        return True
+    return True
+
+
+def _infrar_gcs_error(error, bucket, key=None, other_bucket=None):
+    """The SDK exception for a google.api_core error; raise it `from` the native error."""
+    kind = next(
+        (_infrar_gcs_error_classes[c.__name__] for c in type(error).__mro__ if c.__name__ in _infrar_gcs_error_classes),
+        _infrar_StorageError,
+    )
+    if kind is _infrar_ObjectNotFoundError:
+        # GCS answers 404 alike for a missing bucket and a missing object.
+        for candidate in (bucket, other_bucket):
+            if candidate is not None and not _infrar_gcs_bucket_exists(candidate):
+                kind, bucket = _infrar_BucketNotFoundError, candidate
+                break
+    where = f"bucket {bucket!r}" if key is None else f"bucket {bucket!r}, key {key!r}"
+    return kind(f"{error.message} ({where})")
+
+
+def _infrar_check_key(key):
+    if not isinstance(key, str) or not key:
+        raise _infrar_StorageError(f"invalid object key {key!r}")
+    return key
+
+
+def _infrar_gcs_read(bucket, key):
+    blob = _infrar_gcs_client().bucket(bucket).blob(_infrar_check_key(key))
+    try:
+        return blob.download_as_bytes()
+    except GoogleAPICallError as error:
+        raise _infrar_gcs_error(error, bucket, key) from error
+
+
+def load(key):
+    try:
+        return _infrar_gcs_read("b", key)
+    except _infrar_ObjectNotFoundError:
+        return None
+    except _infrar_BucketNotFoundError as exc:
+        raise RuntimeError("no bucket") from exc
+
+
+def classify(exc: Exception) -> str:
+    if isinstance(exc, _infrar_StorageError):
+        return "storage"
+    if isinstance(exc, (_infrar_PermissionDeniedError, KeyError)):
+        return "denied"
+    return "other"
+
+
+class MissingReport(_infrar_ObjectNotFoundError):
+    pass

@@ -1,0 +1,85 @@
+# Copyright 2024 Example Corp.
+# All rights reserved.
+
+import functools
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+class _infrar_StorageError(Exception):
+    """Base class of every storage error."""
+
+
+class _infrar_ObjectNotFoundError(_infrar_StorageError):
+    """The object (key) does not exist in the bucket."""
+
+
+class _infrar_BucketNotFoundError(_infrar_StorageError):
+    """The bucket does not exist."""
+
+
+class _infrar_PermissionDeniedError(_infrar_StorageError):
+    """The caller may not perform the operation."""
+
+
+@functools.lru_cache(maxsize=None)
+def _infrar_s3_client():
+    # A session of its own: boto3's default session is not safe to create from threads.
+    session = boto3.session.Session()
+    return session.client("s3", config=Config(signature_version="s3v4"))
+
+
+_infrar_s3_error_classes = {
+    '403': _infrar_PermissionDeniedError,
+    'AccessDenied': _infrar_PermissionDeniedError,
+    'AccountProblem': _infrar_PermissionDeniedError,
+    'AllAccessDisabled': _infrar_PermissionDeniedError,
+    'ExpiredToken': _infrar_PermissionDeniedError,
+    'InvalidAccessKeyId': _infrar_PermissionDeniedError,
+    'InvalidToken': _infrar_PermissionDeniedError,
+    'NoSuchBucket': _infrar_BucketNotFoundError,
+    'NoSuchKey': _infrar_ObjectNotFoundError,
+    'SignatureDoesNotMatch': _infrar_PermissionDeniedError,
+}
+
+
+def _infrar_s3_error_code(error):
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _infrar_s3_bucket_exists(bucket):
+    try:
+        _infrar_s3_client().head_bucket(Bucket=bucket)
+    except ClientError as error:
+        return _infrar_s3_error_code(error) not in ("404", "NotFound", "NoSuchBucket")
+    return True
+
+
+def _infrar_s3_error(error, bucket, key=None):
+    """The SDK exception for a botocore ClientError; raise it `from` the native error."""
+    code = _infrar_s3_error_code(error)
+    if code in ("404", "NotFound"):
+        # HEAD responses have no body: a missing bucket and a missing key look alike.
+        code = "NoSuchKey" if _infrar_s3_bucket_exists(bucket) else "NoSuchBucket"
+    kind = _infrar_s3_error_classes.get(code, _infrar_StorageError)
+    details = error.response.get("Error", {})
+    message, bucket = details.get("Message") or str(error), details.get("BucketName", bucket)
+    where = f"bucket {bucket!r}" if key is None else f"bucket {bucket!r}, key {key!r}"
+    return kind(f"{code}: {message} ({where})")
+
+
+def _infrar_check_key(key):
+    if not isinstance(key, str) or not key:
+        raise _infrar_StorageError(f"invalid object key {key!r}")
+    return key
+
+
+def _infrar_s3_delete(bucket, path):
+    _infrar_check_key(path)
+    try:
+        _infrar_s3_client().delete_object(Bucket=bucket, Key=path)
+    except ClientError as error:
+        raise _infrar_s3_error(error, bucket, path) from error
+
+
+_infrar_s3_delete("tmp", "stale")

@@ -1,0 +1,104 @@
+"""A star import may bind any public name, builtins included (os exports `open`)."""
+import functools as _infrar_functools
+from google.cloud import storage as _infrar_gcs_storage
+from google.api_core.exceptions import GoogleAPICallError as _infrar_GoogleAPICallError
+from google.api_core.exceptions import NotFound as _infrar_NotFound
+import re as _infrar_re
+import os as _infrar_os
+import builtins as _infrar_builtins
+from os import *
+
+
+class _infrar_StorageError(_infrar_builtins.Exception):
+    """Base class of every storage error."""
+
+
+class _infrar_ObjectNotFoundError(_infrar_StorageError):
+    """The object (key) does not exist in the bucket."""
+
+
+class _infrar_BucketNotFoundError(_infrar_StorageError):
+    """The bucket does not exist."""
+
+
+class _infrar_PermissionDeniedError(_infrar_StorageError):
+    """The caller may not perform the operation."""
+
+
+@_infrar_functools.lru_cache(maxsize=None)
+def _infrar_gcs_client():
+    return _infrar_gcs_storage.Client()
+
+
+_infrar_gcs_error_classes = {
+    'Forbidden': _infrar_PermissionDeniedError,
+    'NotFound': _infrar_ObjectNotFoundError,
+    'Unauthorized': _infrar_PermissionDeniedError,
+}
+
+
+def _infrar_gcs_bucket_exists(bucket):
+    # Listing needs storage.objects.list, which object users hold; buckets.get they may not.
+    try:
+        _infrar_builtins.next(_infrar_builtins.iter(_infrar_gcs_client().list_blobs(bucket, max_results=1)), None)
+    except _infrar_NotFound:
+        return False
+    except _infrar_GoogleAPICallError:
+        return True
+    return True
+
+
+def _infrar_gcs_error(error, bucket, key=None, other_bucket=None):
+    """The SDK exception for a google.api_core error; raise it `from` the native error."""
+    kind = _infrar_builtins.next(
+        (_infrar_gcs_error_classes[c.__name__] for c in _infrar_builtins.type(error).__mro__ if c.__name__ in _infrar_gcs_error_classes),
+        _infrar_StorageError,
+    )
+    if kind is _infrar_ObjectNotFoundError:
+        # GCS answers 404 alike for a missing bucket and a missing object.
+        for candidate in (bucket, other_bucket):
+            if candidate is not None and not _infrar_gcs_bucket_exists(candidate):
+                kind, bucket = _infrar_BucketNotFoundError, candidate
+                break
+    where = f"bucket {bucket!r}" if key is None else f"bucket {bucket!r}, key {key!r}"
+    return kind(f"{error.message} ({where})")
+
+
+def _infrar_check_key(key):
+    if not _infrar_builtins.isinstance(key, _infrar_builtins.str) or not key:
+        raise _infrar_StorageError(f"invalid object key {key!r}")
+    return key
+
+
+def _infrar_check_metadata(metadata):
+    """Metadata must travel unchanged on every provider: lower-case identifiers, ASCII values."""
+    if metadata is None:
+        return {}
+    checked = {}
+    for name, value in metadata.items():
+        if not _infrar_builtins.isinstance(name, _infrar_builtins.str) or not _infrar_re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
+            raise _infrar_builtins.ValueError(f"metadata key {name!r} must match [a-z][a-z0-9_]*")
+        if not _infrar_builtins.isinstance(value, _infrar_builtins.str) or not value.isascii() or not value.isprintable():
+            raise _infrar_builtins.ValueError(f"metadata value for {name!r} must be printable ASCII text")
+        checked[name] = value
+    return checked
+
+
+_infrar_default_content_type = "application/octet-stream"
+
+
+def _infrar_gcs_upload(bucket, source, destination, content_type=None, metadata=None):
+    with _infrar_builtins.open(source, "rb") as handle:
+        blob = _infrar_gcs_client().bucket(bucket).blob(_infrar_check_key(destination))
+        blob.metadata = _infrar_check_metadata(metadata) or None
+        try:
+            blob.upload_from_file(
+                handle,
+                size=_infrar_os.fstat(handle.fileno()).st_size,
+                content_type=content_type or _infrar_default_content_type,
+            )
+        except _infrar_GoogleAPICallError as error:
+            raise _infrar_gcs_error(error, bucket, destination) from error
+
+
+_infrar_gcs_upload("b", "local.txt", "remote.txt")
