@@ -1,0 +1,128 @@
+"""What the `infrar-generate` and `infrar-validate-plugins` pre-commit hooks run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from infrar.cli.check import display_path, in_scope, output_dir, plural, source_paths
+from infrar.engine.diagnostics import EngineError
+from infrar.engine.files import python_files, write_tree
+from infrar.engine.project import REQUIREMENTS_FILE
+from infrar.engine.transform import transform_source
+
+if TYPE_CHECKING:
+    from infrar.engine.config import ProjectConfig
+
+EXIT_STALE = 1
+EXIT_PROBLEMS = 2
+
+
+class Problems(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def expected_output(config: ProjectConfig, *, provider: str | None = None,
+                    environment: str | None = None) -> dict[Path, bytes]:
+    """What `infrar transform PATHS --out DIR` writes for the configured paths: each file
+    rewritten (or copied), and the requirements the rewritten code needs."""
+    from infrar.cli.commands.naming import transform_settings
+
+    roots = source_paths(config)
+    provider, namer = transform_settings(roots, provider=provider, environment=environment,
+                                         config_file=config.path)
+    files: dict[Path, bytes] = {}
+    requirements: set[str] = set()
+    problems = []
+    found = [(display_path(file), relative) for file, relative in python_files(roots)]
+    kept = set(in_scope([file for file, _ in found], config))
+    for file, relative in found:
+        if relative in files or file not in kept:
+            continue
+        data = file.read_bytes()
+        result = transform_source(data, path=str(file), provider=provider, namer=namer)
+        problems += result.diagnostics
+        files[relative] = result.output if result.changed and result.output else data
+        requirements.update(result.requirements)
+    if problems:
+        raise Problems([str(d) for d in sorted(problems)])
+    files[Path(REQUIREMENTS_FILE)] = "".join(f"{r}\n" for r in sorted(requirements)).encode()
+    return files
+
+
+def stale_files(expected: dict[Path, bytes], output: Path) -> dict[Path, bytes]:
+    return {rel: data for rel, data in expected.items() if _read(output / rel) != data}
+
+
+def regenerate(cwd: Path) -> int:
+    """Bring the generated output up to date; 1 when anything had to be rewritten."""
+    from infrar.engine.config import load_project_config
+
+    try:
+        config = load_project_config(start=cwd)
+        output = output_dir(config)
+        if output is None:
+            click.echo("infrar-generate: no `output:` in .infrar.yaml; nothing to generate",
+                       err=True)
+            return 0
+        # Seam: when `infrar generate` commits Terraform too, its files are one more mapping
+        # here, compared and rewritten the same way.
+        expected = expected_output(config)
+    except EngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_PROBLEMS
+    except Problems as exc:
+        for line in exc.lines:
+            click.echo(line, err=True)
+        click.echo(f"{plural(len(exc.lines), 'problem')}; nothing was generated", err=True)
+        return EXIT_PROBLEMS
+    stale = stale_files(expected, output)
+    if not stale:
+        return 0
+    write_tree(output, stale)
+    shown = output.relative_to(config.root.resolve())
+    for relative in sorted(stale):
+        click.echo(f"infrar-generate: rewrote stale {(shown / relative).as_posix()}", err=True)
+    click.echo(f"{plural(len(stale), 'generated file')} stale, now regenerated; "
+               "review and `git add` them", err=True)
+    return EXIT_STALE
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def plugin_root(file: Path) -> Path | None:
+    """The provider folder a plugin file belongs to: the nearest one with `provider.yaml`, else
+    the folder holding the `services/` the file is under."""
+    parents = file.resolve().parents
+    for folder in parents:
+        if (folder / "provider.yaml").is_file():
+            return folder
+    return next((folder.parent for folder in parents if folder.name == "services"), None)
+
+
+def validate_plugins(files: list[Path]) -> int:
+    """Validate each provider plugin that `files` belong to, with `infrar providers validate`'s
+    validator (schemas, cross-references, templates rendered with sample values)."""
+    from infrar.engine.infra.catalog import validate_plugin_dir
+
+    roots = sorted({root for root in map(plugin_root, files) if root is not None})
+    failed = 0
+    for root in roots:
+        problems = validate_plugin_dir(display_path(root))
+        for line in problems:
+            click.echo(line, err=True)
+        failed += bool(problems)
+    if failed:
+        click.echo(f"{failed} of {plural(len(roots), 'provider plugin')} invalid", err=True)
+        return EXIT_PROBLEMS
+    return 0
+

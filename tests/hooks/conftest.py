@@ -1,0 +1,39 @@
+"""Fixtures that run the real pre-commit (from PyPI) against a snapshot of this repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from precommit_repos import HookRepo, UserRepo
+from repo_snapshot import git_env, snapshot
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
+    base = tmp_path_factory.mktemp("pre-commit")
+    env = git_env(base / "home")
+    # One store for the session: pre-commit builds the hook environment once, on first use.
+    env.update(PRE_COMMIT_HOME=str(base / "cache"), PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_INPUT="1")
+    rev = snapshot(base / "infrar", env)
+    return HookRepo(base / "infrar", rev, env)
+
+
+@pytest.fixture
+def user_repo(tmp_path: Path, hook_repo: HookRepo) -> UserRepo:
+    """A git repository whose .pre-commit-config.yaml uses every hook of the snapshot."""
+    repo = UserRepo(tmp_path / "project", dict(hook_repo.env))
+    repo.path.mkdir()
+    repo.git("init", "-q")
+    config = {"repos": [{
+        "repo": str(hook_repo.path), "rev": hook_repo.rev,
+        "hooks": [{"id": "infrar-check"}, {"id": "infrar-generate"},
+                  {"id": "infrar-validate-plugins"}],
+    }]}
+    repo.write(".pre-commit-config.yaml", yaml.safe_dump(config, sort_keys=False))
+    repo.write("README.md", "a project\n")
+    repo.stage(".pre-commit-config.yaml", "README.md")
+    repo.git("commit", "-q", "-m", "start")
+    return repo
