@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -31,19 +30,33 @@ def cli() -> None:
 
 @cli.command()
 @PATHS
-@click.option("--provider", "-p", default=lambda: os.environ.get("INFRAR_PROVIDER", "local"),
-              show_default="$INFRAR_PROVIDER or local", help="Provider to write native code for.")
+@click.option("--provider", "-p", default=None,
+              help="Provider to write native code for [default: the environment's, else "
+                   ".infrar.yaml's, else $INFRAR_PROVIDER, else local].")
+@click.option("--environment", "-e", default=None,
+              help="Name resources for this environment of .infrar.yaml (physical names).")
+@click.option("--config", "config_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Configuration file [default: .infrar.yaml here or above].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write a transformed mirror of the tree here, with its requirements.")
 @click.option("--in-place", is_flag=True, help="Rewrite the files where they are.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff (the default).")
 @click.option("--check", is_flag=True, help="Exit 1 when the output would differ from the input.")
-def transform(paths: tuple[Path, ...], provider: str, out: Path | None, in_place: bool,
-              show_diff: bool, check: bool) -> None:
-    """Rewrite infrar SDK calls into PROVIDER's native code."""
+def transform(paths: tuple[Path, ...], provider: str | None, environment: str | None,
+              config_file: Path | None, out: Path | None, in_place: bool, show_diff: bool,
+              check: bool) -> None:
+    """Rewrite infrar SDK calls into PROVIDER's native code.
+
+    With a .infrar.yaml (or --environment), literal resource names become the physical names
+    that `infrar generate` gives the same resources, after the provider's naming rules."""
     if out and in_place:
         raise click.UsageError("--out and --in-place exclude each other")
-    project = _run(lambda: transform_paths(list(paths), provider=provider))
+    from infrar.cli.commands.naming import transform_settings
+
+    provider, namer = transform_settings(list(paths), provider=provider,
+                                         environment=environment, config_file=config_file)
+    project = _run(lambda: transform_paths(list(paths), provider=provider, namer=namer))
     if not project.ok:
         _fail(project.diagnostics)
     if out:
@@ -125,3 +138,10 @@ def _diff(name: str, before: bytes, after: bytes) -> str:
 
 def main() -> None:
     cli(prog_name="infrar")
+
+
+from infrar.cli import check_commands  # noqa: E402,F401  registers check, hook, action
+from infrar.cli.app_commands import app_group  # noqa: E402  `infrar app …`
+
+cli.add_command(app_group)
+from infrar.cli.commands import infra, plugins  # noqa: E402,F401  generate, plan, apply, ...

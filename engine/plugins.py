@@ -73,6 +73,11 @@ def load_rules(provider: str, capability: str) -> RuleSet:
     return _load_rules_file(provider, path, path.stat().st_mtime_ns)
 
 
+def load_rules_file(provider: str, path: Path) -> RuleSet:
+    """Load and check one rules file, also of a provider that is not installed (validation)."""
+    return _load_rules_file(provider, path, path.stat().st_mtime_ns)
+
+
 @cache
 def _load_rules_file(provider: str, path: Path, _mtime: int) -> RuleSet:
     try:

@@ -1,12 +1,16 @@
-"""The one Jinja2 environment for rule templates: sandboxed, strict about undefined names."""
+"""The Jinja2 environments for rule and plugin templates: sandboxed, strict about undefined names."""
 
 from __future__ import annotations
 
+import shlex
 from functools import cache
+from types import TracebackType
 from typing import Any
 
-from jinja2 import StrictUndefined, Template
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from infrar.engine.diagnostics import EngineError
 
 
 @cache
@@ -25,3 +29,55 @@ def compile_template(text: str) -> Template:
 
 def render(text: str, context: dict[str, Any]) -> str:
     return compile_template(text).render(**context)
+
+
+class TemplateError(EngineError):
+    """A plugin template failed to compile or render; the message starts with file:line."""
+
+
+@cache
+def infra_environment() -> ImmutableSandboxedEnvironment:
+    """For Terraform and shell templates: `hcl` and `sh` filters quote values for each language."""
+    from infrar.engine.infra.hcl import inline
+
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["hcl"] = lambda value: inline(_defined(value))
+    env.filters["sh"] = lambda value: shlex.quote(_defined(value))
+    return env
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()  # raises the usual "'x' is undefined" error
+    return value
+
+
+@cache
+def compile_infra_template(text: str) -> Template:
+    return infra_environment().from_string(text)
+
+
+def render_infra(text: str, context: dict[str, Any], *, source: str) -> str:
+    """Render a plugin template; any error names the template file and line."""
+    try:
+        template = compile_infra_template(text)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"{source}:{exc.lineno}: template error: {exc.message}") from None
+    try:
+        return template.render(**context)
+    except Exception as exc:  # noqa: BLE001 - any failure inside a plugin template is its author's
+        line = _template_line(exc.__traceback__)
+        raise TemplateError(f"{source}:{line}: template error: {exc}") from None
+
+
+def _template_line(tb: TracebackType | None) -> int:
+    # Jinja rewrites tracebacks so frames of the template carry the template's own line numbers.
+    line = 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

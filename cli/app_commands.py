@@ -1,0 +1,111 @@
+"""`infrar app …`: run the GitHub App (needs the `app` extra: pip install 'infrar[app]')."""
+
+from __future__ import annotations
+
+import sys
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from infrar.app.settings import Settings
+
+
+@click.group("app")
+def app_group() -> None:
+    """The GitHub App: webhook server, queue workers, credentials."""
+
+
+def _settings() -> Settings:
+    try:
+        from infrar.app.settings import Settings, SettingsError, scrub_environment
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the GitHub App needs the 'app' extra (pip install 'infrar[app]'): {exc}") from None
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    scrub_environment()
+    return settings
+
+
+def _logging(level: str) -> None:
+    from infrar.app.logs import configure
+
+    configure(level)
+
+
+LOG_LEVEL = click.option("--log-level", default="info", show_default=True,
+                         type=click.Choice(["debug", "info", "warning", "error"]))
+
+
+@app_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Request-handling threads.")
+@click.option("--embedded-workers", default=2, show_default=True, type=int,
+              help="Queue worker threads in this process; 0 when `infrar app worker` runs apart.")
+@click.option("--server", type=click.Choice(["gunicorn", "flask"]), default="gunicorn",
+              show_default=True, help="gunicorn for production; flask's server for development.")
+@LOG_LEVEL
+def serve(host: str, port: int, threads: int, embedded_workers: int, server: str,
+          log_level: str) -> None:
+    """Receive webhooks on POST /webhook (and answer GET /healthz)."""
+    settings = _settings()
+    _logging(log_level)
+    from infrar.app.server import serve as run
+
+    run(settings, host=host, port=port, threads=threads, embedded_workers=embedded_workers,
+        server=server)
+
+
+@app_group.command("worker")
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker threads.")
+@LOG_LEVEL
+def worker(workers: int, log_level: str) -> None:
+    """Run queued deliveries (for INFRAR_QUEUE_URL shared with `serve`)."""
+    settings = _settings()
+    _logging(log_level)
+    from infrar.app.runtime import Runtime
+    from infrar.app.worker import run_worker
+
+    run_worker(Runtime.from_settings(settings), workers=workers)
+
+
+@app_group.command("set-credential")
+@click.option("--repo", required=True, help="owner/name")
+@click.option("--environment", "-e", required=True)
+@click.argument("name")
+def set_credential(repo: str, environment: str, name: str) -> None:
+    """Store NAME (an environment variable for Terraform) sealed; the value is read from stdin."""
+    settings = _settings()
+    from infrar.app.runtime import Runtime
+    from infrar.app.state import credentials
+
+    value = sys.stdin.read().rstrip("\n")
+    runtime = Runtime.from_settings(settings)
+    credentials.put(runtime.db, runtime.vault, repo=repo, environment=environment, name=name,
+                    value=value)
+    click.echo(f"stored {name} for {repo} ({environment})", err=True)
+
+
+@app_group.command("rotate-key")
+def rotate_key() -> None:
+    """Re-seal stored credentials under the first key of INFRAR_ENCRYPTION_KEY."""
+    settings = _settings()
+    from infrar.app.runtime import Runtime
+    from infrar.app.state import credentials
+
+    runtime = Runtime.from_settings(settings)
+    click.echo(f"re-sealed {credentials.rotate(runtime.db, runtime.vault)} value(s)", err=True)
+
+
+@app_group.command("new-key")
+def new_key() -> None:
+    """Print a fresh base64 AES-256 key for INFRAR_ENCRYPTION_KEY."""
+    from infrar.app.crypto import new_key as make
+
+    click.echo(make())

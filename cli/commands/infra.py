@@ -1,0 +1,129 @@
+"""`infrar generate`, `infrar plan`, `infrar apply`: the Terraform a program needs, and runs of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from infrar.cli.commands.common import (
+    EXIT_FAILED,
+    OPTIONAL_PATHS,
+    fail,
+    guard,
+    load_target,
+    report,
+    run_options,
+    source_paths,
+    target_options,
+)
+from infrar.cli.commands.common import (
+    auth_method as common_auth_method,
+)
+from infrar.cli.main import cli
+from infrar.engine.config import Target
+from infrar.engine.infra.credentials import credentials_for, require
+from infrar.engine.infra.generate import Generation, generate_paths, write_generated
+from infrar.engine.infra.runs import (
+    default_workdir,
+    run_apply,
+    run_plan,
+    terraform_environment,
+)
+from infrar.engine.terraform import (
+    OfflineSetupError,
+    StalePlanError,
+    TerraformError,
+    TerraformNotFoundError,
+    render_markdown,
+)
+from infrar.engine.terraform.redaction import redact
+
+_RUN_ERRORS = (TerraformError, StalePlanError, TerraformNotFoundError, OfflineSetupError)
+
+
+@cli.command()
+@OPTIONAL_PATHS
+@target_options
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the Terraform configuration into.")
+def generate(paths: tuple[Path, ...], provider: str | None, environment: str | None,
+             region: str | None, config_file: Path | None, out: Path) -> None:
+    """Write the Terraform that the code under PATHS needs (default: .infrar.yaml's paths)."""
+    target = load_target(provider=provider, environment=environment, region=region,
+                         config_file=config_file)
+    project_dir = os.path.relpath(target.config.root.resolve(), out.resolve())
+    result = _generate(paths, target, project_dir)
+    removed = write_generated(out, result.files)
+    click.echo(f"wrote {len(result.files)} files for {target.provider} ({target.environment}) "
+               f"to {out}" + (f"; removed {len(removed)} stale" if removed else ""), err=True)
+
+
+def _generate(paths: tuple[Path, ...], target: Target, project_dir: str) -> Generation:
+    result = guard(lambda: generate_paths(source_paths(paths, target.config), target=target,
+                                          project_dir=Path(project_dir).as_posix()))
+    report(result.diagnostics)
+    return result
+
+
+def _prepare(paths: tuple[Path, ...], target: Target, workdir: Path | None,
+             auth_method: str | None, credentials_file: Path | None
+             ) -> tuple[Generation, Path, dict[str, str], tuple[str, ...]]:
+    root = target.config.root
+    workdir = (workdir or default_workdir(root, target.environment)).resolve()
+    result = _generate(paths, target, os.path.relpath(root.resolve(), workdir))
+    env: dict[str, str] = {}
+    secrets: tuple[str, ...] = ()
+    if auth_method:
+        method = common_auth_method(target.provider, auth_method)
+        credentials = guard(lambda: require(credentials_for(
+            method, environ=os.environ, file=credentials_file)))
+        env, secrets = dict(credentials.environment), credentials.secrets
+    env = {**guard(lambda: terraform_environment(
+        result.plugin.provider_sources, project_root=root, environ=os.environ)), **env}
+    return result, workdir, env, secrets
+
+
+@cli.command()
+@OPTIONAL_PATHS
+@target_options
+@run_options
+@click.option("--markdown", is_flag=True, help="Print the summary as Markdown (for comments).")
+def plan(paths: tuple[Path, ...], provider: str | None, environment: str | None,
+         region: str | None, config_file: Path | None, workdir: Path | None,
+         auth_method: str | None, credentials_file: Path | None, markdown: bool) -> None:
+    """Generate, then plan into a saved plan and print its summary and estimated cost."""
+    target = load_target(provider=provider, environment=environment, region=region,
+                         config_file=config_file)
+    result, workdir, env, secrets = _prepare(paths, target, workdir, auth_method,
+                                             credentials_file)
+    try:
+        outcome = run_plan(result, workdir=workdir, env=env, secrets=secrets)
+    except _RUN_ERRORS as exc:
+        fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
+    if markdown:
+        title = f"infrar plan: {target.provider} / {target.environment}"
+        text = render_markdown(outcome.summary, title=title, cost=outcome.cost.brief)
+    else:
+        text = outcome.text()
+    click.echo(redact(text, secrets), nl=False)
+
+
+@cli.command()
+@OPTIONAL_PATHS
+@target_options
+@run_options
+def apply(paths: tuple[Path, ...], provider: str | None, environment: str | None,
+          region: str | None, config_file: Path | None, workdir: Path | None,
+          auth_method: str | None, credentials_file: Path | None) -> None:
+    """Apply the saved plan of `infrar plan`, if the code still generates what was planned."""
+    target = load_target(provider=provider, environment=environment, region=region,
+                         config_file=config_file)
+    result, workdir, env, secrets = _prepare(paths, target, workdir, auth_method,
+                                             credentials_file)
+    try:
+        applied = run_apply(result, workdir=workdir, env=env, secrets=secrets)
+    except _RUN_ERRORS as exc:
+        fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
+    click.echo(redact(applied.output, secrets), nl=False)

@@ -1,0 +1,85 @@
+"""`infrar providers validate`, `infrar credentials`, `infrar bootstrap`: for plugin authors and
+for whoever sets up an account."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from infrar.cli.commands.common import auth_method, fail, guard, load_target, target_options
+from infrar.cli.main import cli, providers
+from infrar.engine.infra.catalog import load_plugin, validate_plugin_dir
+from infrar.engine.infra.credentials import credentials_for
+from infrar.engine.infra.generate import render_bootstrap
+
+
+@providers.command("validate")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def providers_validate(path: Path) -> None:
+    """Check the provider plugin at PATH (or each one in it): every file, schema and template."""
+    problems = validate_plugin_dir(path)
+    if problems:
+        fail([*problems, f"{len(problems)} problem(s) in {path}"])
+    click.echo(f"{path}: valid")
+
+
+@cli.group()
+def credentials() -> None:
+    """Authentication methods and the credentials they take."""
+
+
+@credentials.command("methods")
+@click.option("--provider", "-p", required=True, help="Provider plugin.")
+def credentials_methods(provider: str) -> None:
+    """List the provider's authentication methods and the variables each reads."""
+    plugin = guard(lambda: load_plugin(provider))
+    for name, method in sorted(plugin.auth_methods.items()):
+        default = " (default)" if name == plugin.default_auth else ""
+        click.echo(f"{name}{default}: {method.display_name} [{method.kind}]")
+        required = set(method.schema.get("required", []))
+        for field, spec in method.fields.items():
+            need = "required" if field in required else "optional"
+            secret = ", secret" if spec.get("x-secret") else ""
+            click.echo(f"    {spec['x-env']:<36} {need}{secret}: {spec['description']}")
+
+
+@credentials.command("check")
+@click.option("--provider", "-p", required=True, help="Provider plugin.")
+@click.option("--method", "-m", "method_name", default=None,
+              help="Authentication method [default: the provider's default].")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the credentials from this file instead of environment variables.")
+def credentials_check(provider: str, method_name: str | None, file: Path | None) -> None:
+    """Check credentials against the method's schema and show the environment Terraform would
+    get (secrets masked). Exits 2 when they do not fit."""
+    method = auth_method(provider, method_name)
+    name = method.name
+    result = credentials_for(method, environ=os.environ, file=file)
+    if not result.ok:
+        fail([*result.problems, f"{len(result.problems)} problem(s) with the {name} credentials"])
+    click.echo(f"{provider} / {name}: the credentials fit; Terraform would run with:")
+    for variable, shown in result.shown():
+        click.echo(f"  {variable}={shown}")
+
+
+@cli.command()
+@target_options
+@click.option("--print", "to_stdout", is_flag=True, help="Print the script.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script to this file (made executable).")
+def bootstrap(provider: str | None, environment: str | None, region: str | None,
+              config_file: Path | None, to_stdout: bool, out: Path | None) -> None:
+    """Render the provider's bootstrap script (state storage, APIs) for an environment."""
+    if not (to_stdout or out):
+        raise click.UsageError("say where the script goes: --print or --out FILE")
+    target = load_target(provider=provider, environment=environment, region=region,
+                         config_file=config_file)
+    script = guard(lambda: render_bootstrap(target))
+    if out:
+        out.write_text(script, encoding="utf-8")
+        out.chmod(0o755)
+        click.echo(f"wrote {out}", err=True)
+    if to_stdout:
+        click.echo(script, nl=False)
