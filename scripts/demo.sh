@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: transform the example for the `local` provider and run
-# the result with no infrar importable, against local buckets.
+# The main job on the embedded default, the `local` provider: detect, transform, generate, plan,
+# apply, plan again (no changes), then run the transformed program with no infrar importable.
 set -euo pipefail
 bin=$(cd "${1:-.venv/bin}" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+cp -r examples/photo-app "$work/project"
+cd "$work/project"
+export INFRAR_LOCAL_ROOT="$work/project/.infrar/local"
 
-echo "== infrar detect"
-"$bin/infrar" detect examples/photo-app
-echo "== infrar transform --provider local"
-"$bin/infrar" transform examples/photo-app --provider local --out "$work/out"
-mkdir -p "$work/local/photos"
-echo "== run the transformed program (plain Python, no infrar)"
-(cd "$work/out" && INFRAR_LOCAL_ROOT="$work/local" "$bin/python" app.py)
+step() { printf '\n== %s\n' "$*"; }
+step "infrar detect"
+"$bin/infrar" detect .
+step "infrar transform app.py -e dev --out build"
+"$bin/infrar" transform app.py -e dev --out build
+step "infrar plan -e dev"
+"$bin/infrar" plan -e dev
+step "infrar apply -e dev"
+"$bin/infrar" apply -e dev
+step "infrar plan -e dev (again: nothing to do)"
+"$bin/infrar" plan -e dev
+step "run the transformed program (plain Python; importing infrar would fail)"
+mkdir -p "$work/blocker/infrar"
+echo 'raise ImportError("infrar must not be needed at run time")' > "$work/blocker/infrar/__init__.py"
+(cd build && PYTHONPATH="$work/blocker" "$bin/python" app.py)

@@ -41,3 +41,18 @@ def gcs_emulator() -> Iterator[GcsEmulator]:
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzuriteBlob]:
     yield from _running(AzuriteBlob())
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # In CI every prerequisite is installed by the set-up, so a skip means a missing install
+    # step: it must fail rather than pass unnoticed.
+    outcome = yield
+    report = outcome.get_result()
+    if _in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"

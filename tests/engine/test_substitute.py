@@ -57,12 +57,17 @@ def placeholders(template: str) -> str:
     return template.replace("@A", "__infrar_arg_a__").replace("@B", "__infrar_arg_b__")
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
-@pytest.mark.parametrize("argument", ARGUMENTS)
+def _applicable(template: str, argument: str) -> bool:
+    # Before Python 3.12 a quote or newline cannot stand inside a single-quoted f-string.
+    return not (template.startswith("f'") and ("'" in argument or "\n" in argument))
+
+
+@pytest.mark.parametrize(
+    ("template", "argument"),
+    [(t, a) for t in TEMPLATES for a in ARGUMENTS if _applicable(t, a)],
+)
 def test_parentheses_keep_meaning(template: str, argument: str) -> None:
     assert "@A" in template and "@B" in template
-    if template.startswith("f'") and ("'" in argument or "\n" in argument):
-        pytest.skip("cannot stand inside that f-string before Python 3.12")
     rendered = _substitute(placeholders(template), {"a": argument, "b": "other"}, "op")
     reference = template.replace("@A", f"({argument})").replace("@B", "(other)")
     assert ast.dump(ast.parse(rendered, mode="eval")) == ast.dump(

@@ -17,9 +17,15 @@ from infrar.engine.infra.catalog import load_plugin
 
 
 def _checkov() -> list[str]:
-    found = shutil.which("checkov", path=str(Path(sys.executable).parent))
+    # checkov pins old versions of boto3 and packaging, so `make install-test` gives it a
+    # virtual environment of its own (.venv-checkov) rather than the project's.
+    repository = Path(__file__).resolve().parents[2]
+    candidates = [os.environ.get("INFRAR_CHECKOV", ""),
+                  str(repository / ".venv-checkov" / "bin" / "checkov"),
+                  shutil.which("checkov", path=str(Path(sys.executable).parent)) or ""]
+    found = next((c for c in candidates if c and Path(c).is_file()), None)
     if found is None:
-        pytest.skip("checkov is not installed (pip install -e '.[test]')")
+        pytest.skip("checkov is not installed (make install-test)")
     return [found]
 
 
