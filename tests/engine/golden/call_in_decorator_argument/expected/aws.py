@@ -71,9 +71,11 @@ def _infrar_s3_list(bucket, prefix="", max_results=None):
     # General purpose buckets list keys in UTF-8 byte order, which is str order, so the
     # first max_results keys are final; directory buckets (--x-s3) list in no order.
     stop_early = max_results is not None and max_results >= 0 and not bucket.endswith("--x-s3")
+    pages = {"PageSize": min(max(max_results, 1), 1000)} if stop_early else {}
     keys = []
     try:
-        for page in _infrar_s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        paginator = _infrar_s3_client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig=pages):
             keys.extend(item["Key"] for item in page.get("Contents", ()))
             if stop_early and len(keys) >= max_results:
                 break

@@ -64,9 +64,11 @@ def _infrar_gcs_list(bucket, prefix="", max_results=None):
     # GCS lists names in UTF-8 byte order, which is str order, so the first max_results
     # names are final.
     stop_early = max_results is not None and max_results >= 0
+    limit = max_results if stop_early and max_results > 0 else None
+    fields = "items(name),nextPageToken"
     keys = []
     try:
-        for blob in _infrar_gcs_client().list_blobs(bucket, prefix=prefix or None, fields="items(name),nextPageToken"):
+        for blob in _infrar_gcs_client().list_blobs(bucket, prefix=prefix or None, max_results=limit, fields=fields):
             keys.append(blob.name)
             if stop_early and len(keys) >= max_results:
                 break

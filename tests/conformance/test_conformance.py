@@ -1,0 +1,331 @@
+"""The storage contract holds identically everywhere.
+
+Every program in `programs/` runs through the SDK and, transformed by `infrar transform`, as
+plain native code, on every provider: local directories, moto (S3), gcp-storage-emulator (GCS)
+and Azurite (Blob). Each run must print exactly the transcript of the SDK on the local backend,
+which is itself pinned in `transcripts/` (regenerate with INFRAR_UPDATE_GOLDEN=1 and review).
+Transformed programs run with an `infrar` package first on PYTHONPATH that refuses to import,
+so they prove they carry no Infrar runtime.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+PROGRAMS_DIR = HERE / "programs"
+TRANSCRIPTS_DIR = HERE / "transcripts"
+PROGRAMS = sorted(p.stem for p in PROGRAMS_DIR.glob("*.py"))
+PROVIDERS = ("local", "aws", "gcp", "azure")
+REQUIREMENTS = {
+    "local": "",
+    "aws": "boto3>=1.28\n",
+    "gcp": "google-cloud-storage>=2.10\n",
+    "azure": "azure-storage-blob>=12.17\n",
+}
+UPDATE = os.environ.get("INFRAR_UPDATE_GOLDEN") == "1"
+RUN_TIMEOUT = 120
+BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
+# Variables that could point a run at another backend or account than the one under test.
+FOREIGN_VARIABLES = frozenset({
+    "INFRAR_PROVIDER", "INFRAR_LOCAL_ROOT", "INFRAR_PLUGIN_PATH", "PYTHONPATH",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION",
+    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+    "STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE",
+    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_URL",
+})
+
+
+def _bucket_name() -> str:
+    return f"conf-{uuid.uuid4().hex[:20]}"
+
+
+def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_VARIABLES}
+    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1",
+                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(command: list[str], env: dict[str, str], cwd: Path) -> Run:
+    completed = subprocess.run(command, check=False, capture_output=True, timeout=RUN_TIMEOUT,
+                               env=env, cwd=cwd)
+    return Run(completed.returncode, completed.stdout.decode("utf-8"),
+               completed.stderr.decode("utf-8", "replace"))
+
+
+@dataclass
+class Backend:
+    """A provider ready for one test: what its runs need in the environment, fresh buckets."""
+
+    provider: str
+    env: dict[str, str]
+    buckets: list[str] = field(default_factory=lambda: [_bucket_name(), _bucket_name()])
+
+    def run(self, script: Path, *, pythonpath: Path | None = None) -> Run:
+        env = _clean_env({
+            **self.env,
+            "INFRAR_PROVIDER": self.provider,
+            "CONFORMANCE_BUCKET": self.buckets[0],
+            "CONFORMANCE_BUCKET_2": self.buckets[1],
+            "CONFORMANCE_MISSING_BUCKET": _bucket_name(),
+        })
+        if pythonpath is not None:
+            env["PYTHONPATH"] = str(pythonpath)
+        return _run([sys.executable, str(script)], env, script.parent)
+
+
+def _local(folder: Path) -> Backend:
+    backend = Backend("local", {"INFRAR_LOCAL_ROOT": str(folder / "local-root")})
+    for bucket in backend.buckets:
+        (folder / "local-root" / bucket).mkdir(parents=True)
+    return backend
+
+
+def _aws(request: pytest.FixtureRequest) -> Backend:
+    import boto3
+
+    emulator = request.getfixturevalue("moto_s3")
+    backend = Backend("aws", dict(emulator.env))
+    client = boto3.session.Session().client(
+        "s3", endpoint_url=emulator.endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+    for bucket in backend.buckets:
+        client.create_bucket(Bucket=bucket)
+    return backend
+
+
+def _gcp(request: pytest.FixtureRequest) -> Backend:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    emulator = request.getfixturevalue("gcs_emulator")
+    signing_key = request.getfixturevalue("gcs_signing_key")
+    backend = Backend("gcp", {**emulator.env, "GOOGLE_APPLICATION_CREDENTIALS": str(signing_key)})
+    client = storage.Client(project=emulator.project, credentials=AnonymousCredentials(),
+                            client_options={"api_endpoint": emulator.endpoint})
+    for bucket in backend.buckets:
+        client.create_bucket(bucket)
+    return backend
+
+
+def _azure(request: pytest.FixtureRequest) -> Backend:
+    from azure.storage.blob import BlobServiceClient
+
+    emulator = request.getfixturevalue("azurite")
+    backend = Backend("azure", dict(emulator.env))
+    client = BlobServiceClient.from_connection_string(emulator.connection_string)
+    for bucket in backend.buckets:
+        client.create_container(bucket)
+    return backend
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    provider: str = request.param
+    if provider == "local":
+        return _local(tmp_path)
+    return {"aws": _aws, "gcp": _gcp, "azure": _azure}[provider](request)
+
+
+@pytest.fixture(scope="session")
+def gcs_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway service-account key file: google-auth signs URLs with it, offline."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    info = {
+        "type": "service_account", "project_id": "test-project", "private_key_id": "0",
+        "private_key": pem, "client_email": "signer@test-project.iam.gserviceaccount.com",
+        "client_id": "0", "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    path = tmp_path_factory.mktemp("gcs-signer") / "service-account.json"
+    path.write_text(json.dumps(info))
+    return path
+
+
+@pytest.fixture(scope="session")
+def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
+    folder = tmp_path_factory.mktemp("blocker")
+    (folder / "infrar").mkdir()
+    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
+    return folder
+
+
+def _infrar_command() -> list[str]:
+    script = Path(sys.executable).with_name("infrar")
+    found = str(script) if script.exists() else shutil.which("infrar")
+    if found is None:
+        pytest.fail("the `infrar` command is not installed next to the test interpreter")
+    return [found]
+
+
+def _transform(source: Path, provider: str, out: Path) -> Path:
+    completed = _run([*_infrar_command(), "transform", "--provider", provider, "--out", str(out),
+                      str(source)], _clean_env({}), out.parent)
+    assert completed.returncode == 0, completed.stderr
+    return out
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """A dict that computes a missing entry once, on first use."""
+
+    def __init__(self, compute: Callable[[str], object]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key: str) -> object:
+        value = self[key] = self.compute(key)
+        return value
+
+
+@pytest.fixture(scope="session")
+def transformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Provider -> the folder `infrar transform --provider P --out` wrote the programs to."""
+    return _Memo(lambda provider: _transform(
+        PROGRAMS_DIR, provider, tmp_path_factory.mktemp(f"transformed-{provider}") / "out"))
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Program -> what the SDK prints on the local backend: every run must print the same."""
+
+    def compute(program: str) -> str:
+        result = _local(tmp_path_factory.mktemp(f"reference-{program}")).run(
+            PROGRAMS_DIR / f"{program}.py")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return _Memo(compute)
+
+
+def _imported_modules(script: Path) -> set[str]:
+    tree = ast.parse(script.read_bytes())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+
+def _assert_same(expected: str, result: Run, label: str) -> None:
+    assert result.returncode == 0, f"{label} failed:\n{result.stderr}\n{result.stdout}"
+    if result.stdout != expected:
+        diff = "".join(difflib.unified_diff(
+            expected.splitlines(True), result.stdout.splitlines(True),
+            fromfile="local SDK", tofile=label))
+        pytest.fail(f"{label} differs from the local SDK transcript:\n{diff}", pytrace=False)
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_reference_transcript_is_pinned(program: str, reference: dict[str, str]) -> None:
+    transcript = reference[program]
+    pinned = TRANSCRIPTS_DIR / f"{program}.txt"
+    if UPDATE:
+        TRANSCRIPTS_DIR.mkdir(exist_ok=True)
+        pinned.write_text(transcript, encoding="utf-8")
+    assert pinned.exists(), f"{pinned.name} is missing; generate it with INFRAR_UPDATE_GOLDEN=1"
+    assert transcript == pinned.read_text(encoding="utf-8"), (
+        f"the local SDK no longer prints {pinned.name}; if intended, regenerate it with "
+        "INFRAR_UPDATE_GOLDEN=1 and review the diff")
+    lines = transcript.splitlines()
+    assert len(lines) >= 20
+    assert not [line for line in lines if "raises" in line and not line.endswith(": True")]
+
+
+def test_every_transcript_has_a_program() -> None:
+    assert sorted(p.stem for p in TRANSCRIPTS_DIR.glob("*.txt")) == PROGRAMS
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_sdk(program: str, backend: Backend, reference: dict[str, str]) -> None:
+    result = backend.run(PROGRAMS_DIR / f"{program}.py")
+    _assert_same(reference[program], result, f"SDK on {backend.provider}")
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_transformed(program: str, backend: Backend, reference: dict[str, str],
+                     transformed: dict[str, Path], blocker: Path) -> None:
+    script = transformed[backend.provider] / f"{program}.py"
+    assert not {m for m in _imported_modules(script) if m.split(".")[0] == "infrar"}
+    result = backend.run(script, pythonpath=blocker)
+    _assert_same(reference[program], result, f"transformed for {backend.provider}")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transform_writes_native_requirements(provider: str, transformed: dict[str, Path]) -> None:
+    requirements = transformed[provider] / "requirements.infrar.txt"
+    assert requirements.read_text() == REQUIREMENTS[provider]
+
+
+def test_blocker_blocks(blocker: Path, tmp_path: Path) -> None:
+    script = tmp_path / "uses_sdk.py"
+    script.write_text("import infrar.storage\nprint('imported')\n")
+    backend = _local(tmp_path)
+    blocked = backend.run(script, pythonpath=blocker)
+    assert blocked.returncode != 0
+    assert BLOCKER_MESSAGE in blocked.stderr
+    assert "imported" not in blocked.stdout
+    free = backend.run(script)
+    assert (free.returncode, free.stdout) == (0, "imported\n"), free.stderr
+
+
+def test_sdk_imports_no_third_party_module(tmp_path: Path) -> None:
+    check = (
+        "import sys\n"
+        "import infrar.storage\n"
+        "from infrar.storage import ObjectInfo, StorageError, upload\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'boto3', 'botocore', 'google', 'azure', 'jinja2', 'yaml'}))\n"
+    )
+    for provider in PROVIDERS:
+        result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
+                      tmp_path)
+        assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
+                                                          blocker: Path) -> None:
+    """Clients are created on first use: importing needs no credentials, endpoint or region."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "handler.py").write_text(
+        "from infrar.storage import ObjectNotFoundError, read, write\n\n\n"
+        "def handle(key):\n"
+        "    try:\n"
+        "        return read('uploads', key)\n"
+        "    except ObjectNotFoundError:\n"
+        "        write('uploads', key, b'')\n"
+        "        return b''\n")
+    out = _transform(source, provider, tmp_path / "out")
+    env = _clean_env({"PYTHONPATH": str(blocker)})
+    result = _run([sys.executable, "-c", "import handler; print(callable(handler.handle))"],
+                  env, out)
+    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
