@@ -1,0 +1,1 @@
+"""Everything the App says to GitHub goes through this package (PyGithub underneath)."""

@@ -1,0 +1,42 @@
+"""GitHub App authentication: a JWT for the App, installation tokens cached until near expiry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from github import Auth, GithubIntegration
+
+REFRESH_MARGIN_S = 300.0
+
+
+@dataclass(frozen=True)
+class _Cached:
+    token: str
+    expires_at: float
+
+
+class InstallationTokens:
+    """Installation access tokens by installation id; never logged, never written to disk."""
+
+    def __init__(self, *, app_id: str, private_key: str, api_url: str,
+                 margin: float = REFRESH_MARGIN_S) -> None:
+        self._integration = GithubIntegration(
+            auth=Auth.AppAuth(app_id, private_key), base_url=api_url)
+        self._margin = margin
+        self._cache: dict[int, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def token(self, installation_id: int) -> str:
+        with self._lock:
+            cached = self._cache.get(installation_id)
+            if cached is None or cached.expires_at - self._margin <= time.time():
+                granted = self._integration.get_access_token(installation_id)
+                cached = _Cached(granted.token, granted.expires_at.timestamp())
+                self._cache[installation_id] = cached
+            return cached.token
+
+    def forget(self, installation_id: int) -> None:
+        with self._lock:
+            self._cache.pop(installation_id, None)

@@ -1,0 +1,237 @@
+"""The small VCS interface the workflow talks to (Atlantis-style), over PyGithub.
+
+Results are plain dataclasses so the workflow never touches PyGithub objects, and every REST
+route the App uses is listed in this one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import quote
+
+from github import Auth, Github, GithubException, UnknownObjectException
+from github.GithubObject import NotSet
+from github.Issue import Issue
+from github.PullRequest import PullRequest, ReviewComment
+from github.Repository import Repository
+
+ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per create/update of a check run
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    state: str
+    draft: bool
+    merged: bool
+    mergeable: bool | None
+    head_sha: str
+    head_ref: str
+    head_repo: str | None
+    base_ref: str
+    html_url: str
+    author: str
+
+
+@dataclass(frozen=True)
+class PullFile:
+    filename: str
+    status: str
+    patch: str | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A review or issue comment already on GitHub."""
+
+    id: int
+    author: str
+    author_type: str
+    body: str
+    state: str = ""
+    commit_id: str | None = None
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
+class Annotation:
+    path: str
+    start_line: int
+    end_line: int
+    level: str  # notice | warning | failure
+    message: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    title: str
+    summary: str
+    text: str = ""
+    annotations: Sequence[Annotation] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class InlineComment:
+    path: str
+    line: int
+    body: str
+    start_line: int | None = None
+
+
+class GitHubClient:
+    def __init__(self, *, repo: str, token: Callable[[], str], api_url: str,
+                 write_interval: float = 1.0) -> None:
+        self.repo_name = repo
+        self._gh = Github(auth=_TokenAuth(token), base_url=api_url, lazy=True,
+                          seconds_between_requests=None,
+                          seconds_between_writes=write_interval or None)
+
+    @property
+    def _repo(self) -> Repository:
+        return self._gh.get_repo(self.repo_name)
+
+    def _pull(self, number: int) -> PullRequest:
+        return self._repo.get_pull(number)
+
+    def _issue(self, number: int) -> Issue:
+        # Conversation comments of a pull request live on its issue.
+        return self._repo.get_issue(number)
+
+    # -- pull requests ------------------------------------------------------------------------
+
+    def pull(self, number: int) -> PullInfo:
+        p = self._pull(number)
+        head_repo = p.head.repo.full_name if p.head.repo is not None else None
+        return PullInfo(number=p.number, state=p.state, draft=bool(p.draft), merged=bool(p.merged),
+                        mergeable=p.mergeable, head_sha=p.head.sha, head_ref=p.head.ref,
+                        head_repo=head_repo, base_ref=p.base.ref, html_url=p.html_url,
+                        author=p.user.login)
+
+    def pull_files(self, number: int) -> list[PullFile]:
+        return [PullFile(f.filename, f.status, f.patch) for f in self._pull(number).get_files()]
+
+    def reviews(self, number: int) -> list[Posted]:
+        return [Posted(r.id, r.user.login if r.user else "", r.user.type if r.user else "",
+                       r.body or "", r.state, r.commit_id, r.html_url)
+                for r in self._pull(number).get_reviews()]
+
+    def create_review(self, number: int, *, commit_sha: str, body: str,
+                      comments: Sequence[InlineComment]) -> Posted:
+        review = self._pull(number).create_review(
+            commit=self._repo.get_commit(commit_sha), body=body, event="COMMENT",
+            comments=[cast(ReviewComment, _inline(c)) for c in comments])
+        return Posted(review.id, review.user.login if review.user else "", "Bot", body,
+                      review.state, commit_sha, review.html_url)
+
+    def update_review(self, number: int, review_id: int, body: str) -> None:
+        self._pull(number).get_review(review_id).edit(body)
+
+    def comments(self, number: int) -> list[Posted]:
+        return [Posted(c.id, c.user.login, c.user.type, c.body or "", html_url=c.html_url)
+                for c in self._issue(number).get_comments()]
+
+    def create_comment(self, number: int, body: str) -> Posted:
+        c = self._issue(number).create_comment(body)
+        return Posted(c.id, c.user.login, c.user.type, body, html_url=c.html_url)
+
+    def update_comment(self, number: int, comment_id: int, body: str) -> None:
+        self._issue(number).get_comment(comment_id).edit(body)
+
+    def delete_comment(self, number: int, comment_id: int) -> None:
+        try:
+            self._issue(number).get_comment(comment_id).delete()
+        except UnknownObjectException:
+            pass
+
+    def react(self, number: int, comment_id: int, content: str) -> None:
+        self._issue(number).get_comment(comment_id).create_reaction(content)
+
+    # -- repository ---------------------------------------------------------------------------
+
+    def permission(self, login: str) -> str:
+        try:
+            return self._repo.get_collaborator_permission(login)
+        except UnknownObjectException:
+            return "none"
+
+    def behind_by(self, base: str, head: str) -> int:
+        return int(self._repo.compare(base, head).behind_by)
+
+    def delete_branch(self, branch: str) -> bool:
+        # Not GitRef.delete(): on a lazy GitRef it sends DELETE to .../git/ref/... (singular),
+        # a route GitHub does not have; the REST description names .../git/refs/{ref}.
+        try:
+            self._gh.requester.requestJsonAndCheck(
+                "DELETE", f"{self._repo.url}/git/refs/heads/{quote(branch, safe='/')}")
+        except UnknownObjectException:
+            return False
+        except GithubException as exc:
+            if exc.status == 422:  # already gone
+                return False
+            raise
+        return True
+
+    # -- check runs ---------------------------------------------------------------------------
+
+    def find_check_run(self, head_sha: str, *, name: str, external_id: str) -> int | None:
+        for run in self._repo.get_commit(head_sha).get_check_runs(check_name=name):
+            if run.external_id == external_id:
+                return int(run.id)
+        return None
+
+    def start_check_run(self, head_sha: str, *, name: str, external_id: str,
+                        title: str) -> int:
+        run = self._repo.create_check_run(
+            name=name, head_sha=head_sha, status="in_progress", external_id=external_id,
+            output={"title": title, "summary": title})
+        return int(run.id)
+
+    def complete_check_run(self, run_id: int, *, conclusion: str, output: CheckOutput,
+                           details_url: str | None = None) -> None:
+        run = self._repo.get_check_run(run_id)
+        batches = [list(output.annotations[i:i + ANNOTATIONS_PER_REQUEST])
+                   for i in range(0, len(output.annotations), ANNOTATIONS_PER_REQUEST)] or [[]]
+        for index, batch in enumerate(batches):
+            body: dict[str, Any] = {"title": output.title, "summary": output.summary,
+                                    "annotations": [_annotation(a) for a in batch]}
+            if output.text:
+                body["text"] = output.text
+            if index < len(batches) - 1:
+                run.edit(output=body)  # GitHub appends annotations across updates
+            else:
+                run.edit(status="completed", conclusion=conclusion, output=body,
+                         details_url=details_url or NotSet)
+
+
+class _TokenAuth(Auth.Auth):
+    """An installation token fetched on every request, so the cache decides when to renew."""
+
+    def __init__(self, token: Callable[[], str]) -> None:
+        self._token = token
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self._token()
+
+
+def _inline(comment: InlineComment) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": comment.path, "line": comment.line, "side": "RIGHT",
+                           "body": comment.body}
+    if comment.start_line is not None and comment.start_line < comment.line:
+        out |= {"start_line": comment.start_line, "start_side": "RIGHT"}
+    return out
+
+
+def _annotation(a: Annotation) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": a.path, "start_line": a.start_line, "end_line": a.end_line,
+                           "annotation_level": a.level, "message": a.message}
+    if a.title:
+        out["title"] = a.title
+    return out

@@ -1,0 +1,47 @@
+"""The work queue: huey on SQLite (embedded) or Redis (scale-out), chosen by URL.
+
+The queue only says "run delivery X". What X is lives in the database, so a lost queue message
+costs a short delay (the reaper re-sends it), never a delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import TaskWrapper
+
+TASK_NAME = "infrar.run_delivery"
+DEFAULT_QUEUE_NAME = "infrar"
+
+
+class QueueUrlError(ValueError):
+    pass
+
+
+def build_queue(url: str) -> Huey:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    name = query.pop("queue", DEFAULT_QUEUE_NAME)
+    if parts.scheme == "sqlite":
+        filename = parts.path[1:]  # as in SQLAlchemy: sqlite:///relative, sqlite:////absolute
+        if not filename:
+            raise QueueUrlError(f"queue URL {url!r} names no SQLite file")
+        Path(filename).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(name, filename=filename, results=False, utc=True)
+    if parts.scheme in ("redis", "rediss", "unix"):
+        plain = urlunsplit(parts._replace(query=urlencode(query)))
+        return RedisHuey(name, url=plain, results=False, utc=True)
+    raise QueueUrlError(f"unsupported queue URL scheme {parts.scheme!r} (use sqlite:// or redis://)")
+
+
+def register(huey: Huey, run: Callable[[str], None]) -> TaskWrapper:
+    """The one task: run a stored delivery by id. Registered under a fixed name, so the web
+    process (which only enqueues) and workers agree on it."""
+
+    def run_delivery(delivery_id: str) -> None:
+        run(delivery_id)
+
+    return huey.task(name=TASK_NAME)(run_delivery)

@@ -1,0 +1,96 @@
+"""The App's configuration, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.github.com"
+_TRUE = ("1", "true", "yes", "on")
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable App."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    webhook_secret: bytes = field(repr=False)
+    app_id: str = ""
+    private_key: str = field(default="", repr=False)
+    api_url: str = DEFAULT_API_URL
+    data_dir: Path = Path(".infrar-app")
+    database_url: str = ""
+    queue_url: str = ""
+    encryption_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    allow_fork_plans: bool = False
+    lease_seconds: float = 90.0
+    requeue_seconds: float = 60.0
+    github_write_interval: float = 1.0
+    bot_branch_prefix: str = "infrar/pr-"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'infrar.db').resolve()}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        return self.queue_url or f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        secret = env.get("INFRAR_WEBHOOK_SECRET", "")
+        if not secret:
+            raise SettingsError(
+                "INFRAR_WEBHOOK_SECRET is not set: the App refuses to accept unsigned webhooks")
+        return cls(
+            webhook_secret=secret.encode(),
+            app_id=env.get("INFRAR_GITHUB_APP_ID", ""),
+            private_key=_private_key(env),
+            api_url=env.get("INFRAR_GITHUB_API_URL", "").rstrip("/") or DEFAULT_API_URL,
+            data_dir=Path(env.get("INFRAR_DATA_DIR", "") or ".infrar-app"),
+            database_url=env.get("INFRAR_DATABASE_URL", ""),
+            queue_url=env.get("INFRAR_QUEUE_URL", ""),
+            encryption_keys=_encryption_keys(env.get("INFRAR_ENCRYPTION_KEY", "")),
+            allow_fork_plans=env.get("INFRAR_ALLOW_FORK_PLANS", "").lower() in _TRUE,
+            lease_seconds=float(env.get("INFRAR_LEASE_SECONDS", "") or 90),
+            requeue_seconds=float(env.get("INFRAR_REQUEUE_SECONDS", "") or 60),
+            github_write_interval=float(env.get("INFRAR_GITHUB_WRITE_INTERVAL", "") or 1.0),
+        )
+
+
+SECRET_VARIABLES = ("INFRAR_WEBHOOK_SECRET", "INFRAR_GITHUB_PRIVATE_KEY", "INFRAR_ENCRYPTION_KEY")
+
+
+def scrub_environment() -> None:
+    """Drop the App's secrets from this process's environment once read, so no child process
+    (git, Terraform and the providers and provisioners it runs) can inherit them."""
+    for name in SECRET_VARIABLES:
+        os.environ.pop(name, None)
+
+
+def _private_key(env: Mapping[str, str]) -> str:
+    inline = env.get("INFRAR_GITHUB_PRIVATE_KEY", "")
+    if inline:
+        # Environments that cannot hold newlines carry the PEM with literal "\n".
+        return inline.replace("\\n", "\n")
+    path = env.get("INFRAR_GITHUB_PRIVATE_KEY_PATH", "")
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="ascii")
+    except OSError as exc:
+        raise SettingsError(f"INFRAR_GITHUB_PRIVATE_KEY_PATH: cannot read {path}: {exc}") from None
+
+
+def _encryption_keys(value: str) -> tuple[bytes, ...]:
+    """Comma-separated base64 keys, newest first: the first encrypts, all decrypt (rotation)."""
+    from infrar.app.crypto import parse_keys
+
+    try:
+        return parse_keys(value)
+    except ValueError as exc:
+        raise SettingsError(f"INFRAR_ENCRYPTION_KEY: {exc}") from None

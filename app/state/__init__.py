@@ -1,0 +1,1 @@
+"""Durable state: deliveries, installations, plans, locks, published comments, credentials."""

@@ -1,0 +1,76 @@
+"""Apply the reviewed plan, and only it: same head SHA, same digest, not applied before."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from infrar.app.github.client import PullInfo
+from infrar.app.state import credentials, plans, tfstate
+from infrar.app.workflow.generation import load_generator
+from infrar.app.workflow.render import short
+from infrar.app.workflow.router import Context
+from infrar.app.workflow.terraform_step import apply_archive, scratch
+from infrar.engine.terraform.markdown import fence
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    environment: str
+    applied: bool
+    message: str
+
+
+def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: str
+                   ) -> ApplyOutcome:
+    rt = ctx.runtime
+    plan = plans.latest(rt.db, repo=ctx.repo, pr=pr.number, environment=environment)
+    if plan is None or not plan.reviewed:
+        return _refused(environment, "there is no reviewed plan for it; comment "
+                        f"`/infrar plan -e {environment}` first")
+    if plan.status == plans.APPLIED:
+        return _refused(environment, f"the plan for {short(plan.head_sha)} was already applied")
+    if plan.status == plans.APPLYING:
+        return _refused(environment, "an apply of this plan was interrupted; the state may be "
+                        f"partly applied. Run `/infrar plan -e {environment}` and review again")
+    if plan.status != plans.PLANNED:
+        return _refused(environment, f"the last plan {plan.status}; plan again")
+    if plan.head_sha != head_sha:
+        return _refused(environment, f"the reviewed plan was made for {short(plan.head_sha)}, "
+                        f"but the head is now {short(head_sha)}; plan again and review it")
+    if not plans.start_apply(rt.db, plan.id):
+        return _refused(environment, "another apply of this plan is running or has run")
+    secrets = credentials.environment_for(rt.db, rt.vault, repo=ctx.repo,
+                                          environment=environment)
+    workdir = scratch(ctx.work_dir, "apply-")
+    try:
+        env = load_generator().terraform_env(provider=plan.provider,
+                                             cache_root=rt.settings.data_dir)
+        applied = apply_archive(
+            plan.archive, expected_digest=plan.digest, workdir=workdir / "tf",
+            state=tfstate.load(rt.db, repo=ctx.repo, environment=environment),
+            env={**env, **secrets}, secrets=list(secrets.values()))
+    except Exception as exc:  # noqa: BLE001 - reported on the PR, Terraform's text redacted
+        plans.finish_apply(rt.db, plan.id, ok=False)
+        return ApplyOutcome(environment, False, _failed_text(environment, plan.head_sha, exc))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if applied.state is not None:
+        tfstate.store(rt.db, repo=ctx.repo, environment=environment, state=applied.state)
+    plans.finish_apply(rt.db, plan.id, ok=True)
+    output = applied.output.strip().splitlines()[-40:]
+    text = (f"### Applied `{environment}` (plan for {short(plan.head_sha)}, digest "
+            f"`{plan.digest[:12]}`)\n\n<details><summary>Terraform output</summary>\n\n"
+            + "\n".join(fence(output, info="text")) + "\n\n</details>\n")
+    return ApplyOutcome(environment, True, text)
+
+
+def _refused(environment: str, reason: str) -> ApplyOutcome:
+    return ApplyOutcome(environment, False,
+                        f"### Not applied: `{environment}`\n\nInfrar did not apply because {reason}.\n")
+
+
+def _failed_text(environment: str, head_sha: str, exc: Exception) -> str:
+    lines = str(exc).splitlines()[-60:]
+    return (f"### Apply failed: `{environment}` (plan for {short(head_sha)})\n\n"
+            + "\n".join(fence(lines, info="text")) + "\n")

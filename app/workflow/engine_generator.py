@@ -1,0 +1,39 @@
+"""The default generator: the engine's Terraform generation and cost estimate."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from infrar.app.workflow.generation import Generated
+from infrar.engine.config import Target
+from infrar.engine.infra.catalog import load_plugin
+from infrar.engine.infra.cost import estimate
+from infrar.engine.infra.generate import generate_paths, write_generated
+from infrar.engine.infra.runs import terraform_environment
+
+
+def generate(*, source_root: Path, target: Target, out_dir: Path, cache_root: Path) -> Generated:
+    paths = [source_root / p for p in target.config.paths] or [source_root]
+    project_dir = Path(os.path.relpath(source_root.resolve(), out_dir.resolve())).as_posix()
+    result = generate_paths(paths, target=target, project_dir=project_dir)
+    errors = tuple(str(d) for d in result.diagnostics if d.severity == "error")
+    warnings = tuple(str(d) for d in result.warnings)
+    if errors:
+        return Generated(errors, warnings)
+    write_generated(out_dir, result.files)
+    pricing = result.plugin.pricing
+
+    def cost_of(plan: Mapping[str, Any]) -> str:
+        return estimate(plan, pricing).brief
+
+    return Generated(errors, warnings, terraform_env(provider=target.provider,
+                                                     cache_root=cache_root), cost_of)
+
+
+def terraform_env(*, provider: str, cache_root: Path) -> dict[str, str]:
+    """Offline through the packaged mirror when the provider needs only mirrored providers."""
+    return terraform_environment(load_plugin(provider).provider_sources,
+                                 project_root=cache_root, environ=os.environ)

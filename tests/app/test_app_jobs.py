@@ -1,0 +1,63 @@
+"""Running a stored delivery: success, retry with backoff, give up after the last attempt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SECRET
+from huey.exceptions import RetryTask
+
+from infrar.app.jobs import run_delivery
+from infrar.app.runtime import Runtime
+from infrar.app.settings import Settings
+from infrar.app.state import deliveries
+from infrar.app.workflow.router import ROUTER
+
+EVENT = "infrar_test_event"  # GitHub never sends it; registered for these tests only
+outcomes: list[str] = []
+
+
+@ROUTER.on(EVENT)
+def _handler(_ctx: object, job: deliveries.Job) -> None:
+    outcomes.append(job.id)
+    if job.payload.get("fail"):
+        raise RuntimeError("boom")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Runtime:
+    return Runtime.from_settings(Settings.from_env({
+        "INFRAR_WEBHOOK_SECRET": SECRET, "INFRAR_DATA_DIR": str(tmp_path / "data")}))
+
+
+def store(runtime: Runtime, delivery: str, body: bytes) -> None:
+    assert deliveries.record(runtime.db, delivery_id=delivery, event=EVENT, action=None,
+                             subject="acme/x#1", payload=body)
+
+
+def test_a_delivery_runs_once(runtime: Runtime) -> None:
+    store(runtime, "ok", b"{}")
+    run_delivery(runtime, "ok")
+    run_delivery(runtime, "ok")
+    assert outcomes.count("ok") == 1 and deliveries.status(runtime.db, "ok") == "done"
+
+
+def test_failures_are_retried_then_given_up(runtime: Runtime) -> None:
+    store(runtime, "bad", b'{"fail": true}')
+    for attempt in range(1, deliveries.MAX_ATTEMPTS):
+        with pytest.raises(RetryTask) as retry:
+            run_delivery(runtime, "bad")
+        assert retry.value.delay == 2.0 ** attempt
+        assert deliveries.status(runtime.db, "bad") == "queued"
+    run_delivery(runtime, "bad")
+    assert deliveries.status(runtime.db, "bad") == "failed"
+    assert outcomes.count("bad") == deliveries.MAX_ATTEMPTS
+
+
+def test_a_busy_pull_request_makes_the_next_job_wait(runtime: Runtime) -> None:
+    store(runtime, "second", b"{}")
+    assert deliveries.acquire_subject(runtime.db, "acme/x#1", "first", lease=60)
+    with pytest.raises(RetryTask):
+        run_delivery(runtime, "second")
+    assert deliveries.status(runtime.db, "second") == "queued"
