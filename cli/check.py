@@ -18,12 +18,12 @@ import click
 
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import SKIPPED_DIRECTORIES, python_files
+from infrar.engine.source import MARKER
 
 if TYPE_CHECKING:
     from infrar.engine.config import ProjectConfig
 
 EXIT_DIAGNOSTICS = 2  # as `infrar transform`
-MARKER = b"infrar"  # infrar.engine.transform.MARKER: files without it are never parsed
 
 
 def plural(count: int, noun: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from infrar.engine.capabilities import PACKAGE, Capability, module_names, symbol_table
 from infrar.engine.diagnostics import Diagnostic
+from infrar.engine.source import MARKER, Source, SourceError
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
            ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -66,6 +67,32 @@ class Analysis:
 
     def problem(self, node: ast.AST, code: str, message: str) -> None:
         self.problems.append((node, code, message))
+
+
+@dataclass
+class ParsedModule:
+    """A module read, parsed and analysed; `diagnostics` holds what stops further work."""
+
+    source: Source | None
+    tree: ast.Module | None
+    analysis: Analysis
+    diagnostics: list[Diagnostic]
+
+
+def read_module(data: bytes, path: str) -> ParsedModule | None:
+    """None when `data` cannot mention the SDK; otherwise the analysed module."""
+    if MARKER not in data:
+        return None
+    try:
+        source = Source.decode(data)
+        tree = source.parse(path)
+    except SourceError as exc:
+        problem = Diagnostic(path, exc.line, exc.col, exc.code, exc.message)
+        return ParsedModule(None, None, Analysis(), [problem])
+    analysis = analyse(tree)
+    diagnostics = [source.diagnostic(path, node, code, message)
+                   for node, code, message in analysis.problems]
+    return ParsedModule(source, tree, analysis, diagnostics)
 
 
 def analyse(tree: ast.Module) -> Analysis:

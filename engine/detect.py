@@ -5,10 +5,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from infrar.engine.analysis import analyse
+from infrar.engine.analysis import read_module
 from infrar.engine.diagnostics import Diagnostic
-from infrar.engine.source import Source, SourceError
-from infrar.engine.transform import MARKER
 
 
 @dataclass(frozen=True)
@@ -34,19 +32,11 @@ class Detection:
 
 def detect_source(data: bytes, *, path: str) -> Detection:
     found = Detection()
-    if MARKER not in data:
+    module = read_module(data, path)
+    if module is None:
         return found
-    try:
-        source = Source.decode(data)
-        tree = source.parse(path)
-    except SourceError as exc:
-        found.diagnostics.append(Diagnostic(path, exc.line, exc.col, exc.code, exc.message))
-        return found
-    analysis = analyse(tree)
-    for node, code, message in analysis.problems:
-        line = getattr(node, "lineno", 1)
-        col = source.column(line, getattr(node, "col_offset", 0))
-        found.diagnostics.append(Diagnostic(path, line, col, code, message))
+    found.diagnostics += module.diagnostics
+    source, analysis = module.source, module.analysis
     for call in analysis.calls:
         resources: dict[str, str | None] = {}
         for param in call.capability.resources:
@@ -56,7 +46,7 @@ def detect_source(data: bytes, *, path: str) -> Detection:
             literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
             resources[param] = node.value if literal else None  # type: ignore[union-attr]
         line = call.node.lineno
-        found.uses.append(Use(call.capability.name, call.operation, path, line,
-                              source.column(line, call.node.col_offset), resources))
+        column = source.column(line, call.node.col_offset)  # type: ignore[union-attr]
+        found.uses.append(Use(call.capability.name, call.operation, path, line, column, resources))
     found.uses.sort(key=lambda u: (u.line, u.col))
     return found

@@ -7,7 +7,11 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from infrar.engine.diagnostics import Diagnostic
+
 MAX_SOURCE_BYTES = 5_000_000
+MARKER = b"infrar"
+"""Files without these bytes cannot use the SDK and are never parsed."""
 BOM = b"\xef\xbb\xbf"
 # Python's tokenizer ends a line at \r\n, \n or a lone \r; `ast` line numbers count all three.
 _NEWLINE = re.compile(rb"\r\n?|\n")
@@ -73,6 +77,12 @@ class Source:
         """1-based character column of a byte column."""
         start = self.line_starts[line - 1]
         return len(self.data[start : start + byte_col].decode("utf-8", "replace")) + 1
+
+    def diagnostic(self, path: str, node: ast.AST, code: str, message: str) -> Diagnostic:
+        """A diagnostic at `node`, with a 1-based character column."""
+        line = getattr(node, "lineno", 1)
+        return Diagnostic(path, line, self.column(line, getattr(node, "col_offset", 0)), code,
+                          message)
 
     def line_end(self, offset: int) -> int:
         """Offset just past the newline ending the line that holds `offset`."""

@@ -12,14 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from infrar.engine.analysis import Analysis, CallSite, SymbolRef, analyse
+from infrar.engine.analysis import Analysis, CallSite, SymbolRef, read_module
 from infrar.engine.assembly import Assembly
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.plugins import load_rules
 from infrar.engine.rules import ImportSpec
-from infrar.engine.source import Source, SourceError, find_line_starts
+from infrar.engine.source import Source, find_line_starts
 
-MARKER = b"infrar"
 ResourceNamer = Callable[[str, str], str]
 """(resource kind, logical name) -> physical name."""
 
@@ -70,31 +69,20 @@ class _Edit:
 def transform_source(data: bytes, *, path: str, provider: str,
                      namer: ResourceNamer | None = None) -> FileResult:
     result = FileResult(path=path, original=data)
-    if MARKER not in data:
+    module = read_module(data, path)
+    if module is None:
         return result
-    try:
-        source = Source.decode(data)
-        tree = source.parse(path)
-    except SourceError as exc:
-        result.diagnostics.append(Diagnostic(path, exc.line, exc.col, exc.code, exc.message))
-        return result
-    analysis = analyse(tree)
-    for node, code, message in analysis.problems:
-        result.diagnostics.append(_diagnostic(source, path, node, code, message))
+    result.diagnostics += module.diagnostics
+    analysis = module.analysis
     if result.diagnostics or not (analysis.calls or analysis.symbols or analysis.imports):
         return result
+    assert module.source is not None and module.tree is not None
     try:
-        _Rewriter(source, analysis, path, provider, namer, result).run(tree)
+        _Rewriter(module.source, analysis, path, provider, namer, result).run(module.tree)
     except EngineError as exc:
         result.diagnostics.append(Diagnostic(path, 1, 1, "rules", str(exc)))
         result.output = None
     return result
-
-
-def _diagnostic(source: Source, path: str, node: ast.AST, code: str, message: str) -> Diagnostic:
-    line = getattr(node, "lineno", 1)
-    col = source.column(line, getattr(node, "col_offset", 0))
-    return Diagnostic(path, line, col, code, message)
 
 
 class _Rewriter:
@@ -167,13 +155,11 @@ class _Rewriter:
             call.capability.name, call.operation, args, set(call.arguments))
         rendered = rendered.replace("\n", self.source.newline)
         if call.in_fstring and re.search(r"[\"'\\{}]", rendered):
-            self.result.diagnostics.append(_diagnostic(
-                self.source, self.path, call.node, "fstring",
+            self.result.diagnostics.append(self.source.diagnostic(self.path, call.node, "fstring",
                 f"the {call.operation} rule renders quotes or braces, which cannot stand inside "
                 "an f-string before Python 3.12; move the call out of the f-string"))
         if call.in_fstring and self._self_documenting(call.node):
-            self.result.diagnostics.append(_diagnostic(
-                self.source, self.path, call.node, "fstring",
+            self.result.diagnostics.append(self.source.diagnostic(self.path, call.node, "fstring",
                 f"`{{...=}}` would print the rewritten code instead of the {call.operation} call; "
                 "format the value without `=`"))
         return _substitute(rendered, texts, call.operation).encode()
@@ -265,8 +251,7 @@ class _Rewriter:
             if not self._only_imports_before(body[index:], setup_at):
                 setup_at = at
         if not self._only_imports_before(body[index:], at):
-            self.result.diagnostics.append(_diagnostic(
-                self.source, self.path, first, "placement",
+            self.result.diagnostics.append(self.source.diagnostic(self.path, first, "placement",
                 "the generated setup must run before this line, which holds several statements; "
                 "put the imports on lines of their own"))
             return []

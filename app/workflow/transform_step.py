@@ -10,7 +10,8 @@ from infrar.app.workflow.transform_cache import TransformCache
 from infrar.engine.config import Target
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import python_files
-from infrar.engine.transform import MARKER, FileResult, transform_source
+from infrar.engine.source import MARKER
+from infrar.engine.transform import FileResult, transform_source
 
 
 @dataclass
