@@ -1,0 +1,42 @@
+"""The wheel installs everything under the `infrar` name, with the provider data, and nothing
+that could shadow a user's own top-level modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def _build_wheel(out: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(out), str(REPOSITORY)],
+        check=True, timeout=300, capture_output=True)
+    return next(out.glob("infrar-*.whl"))
+
+
+def test_wheel_holds_only_the_infrar_package_and_its_data(tmp_path: Path) -> None:
+    names = zipfile.ZipFile(_build_wheel(tmp_path)).namelist()
+    top_level = {n.split("/")[0] for n in names if not n.startswith("infrar-")}
+    assert top_level == {"infrar"}
+    for expected in [
+        "infrar/storage/__init__.py",
+        "infrar/storage/portable.yaml",
+        "infrar/engine/transform.py",
+        "infrar/engine/schemas/rules.schema.json",
+        "infrar/app/server.py",
+        "infrar/cli/main.py",
+        "infrar/providers/aws/services/storage/s3/transform/rules.yaml",
+        "infrar/providers/gcp/services/storage/gcs/terraform/main.tf",
+        "infrar/providers/azure/terraform-config/provider-block.tf.tmpl",
+        "infrar/providers/local/services/storage/filesystem/transform/rules.yaml",
+    ]:
+        assert expected in names, expected
+    provider_files = [n for n in names if n.startswith("infrar/providers/")]
+    shipped = {str(p.relative_to(REPOSITORY)) for p in (REPOSITORY / "providers").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert {n.removeprefix("infrar/") for n in provider_files} == shipped
