@@ -7,8 +7,8 @@ taken from this interpreter's site-packages (files that do not mention infrar), 
 module-level call, and a function full of calls appended at the end. Then measures, best of
 --repeat, in the same run:
 
-  (a) files that use the SDK: our transform vs `libcst.parse_module(src).code`   target <= 1.5x
-  (b) files that do not:      our handling vs `libcst.parse_module(src)`         target >= 20x cheaper
+  (a) files that use the SDK: our transform vs `libcst.parse_module(src).code` target <= 1.5x
+  (b) files that do not:      our handling vs `libcst.parse_module(src)`       target >= 20x cheaper
 
 libcst is a test/bench dependency only (the `test` extra). Timings are printed, never asserted.
 
@@ -103,7 +103,8 @@ def with_sdk(data: bytes, style: int) -> bytes:
         f"        {BUCKET!r},\n"
         f"        f'{{key}}.json',\n"
         f"    )\n"
-        f"    others = [k for k in {call('list_objects')}({BUCKET!r}, prefix=key[:3]) if k != key]\n"
+        f"    others = [k for k in {call('list_objects')}({BUCKET!r}, prefix=key[:3])"
+        f" if k != key]\n"
         f"    return data, others\n"
     )
     ending = "" if not lines or lines[-1].endswith(("\n", "\r")) else "\n"

@@ -93,13 +93,15 @@ def set_credential(repo: str, environment: str, name: str) -> None:
 
 @app_group.command("rotate-key")
 def rotate_key() -> None:
-    """Re-seal stored credentials under the first key of INFRAR_ENCRYPTION_KEY."""
+    """Re-seal credentials, plans and Terraform state under the first key of
+    INFRAR_ENCRYPTION_KEY."""
     settings = _settings()
     from infrar.app.runtime import Runtime
-    from infrar.app.state import credentials
+    from infrar.app.state.rotation import rotate_all
 
     runtime = Runtime.from_settings(settings)
-    click.echo(f"re-sealed {credentials.rotate(runtime.db, runtime.vault)} value(s)", err=True)
+    counts = rotate_all(runtime.db, runtime.vault)
+    click.echo("re-sealed " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), err=True)
 
 
 @app_group.command("new-key")

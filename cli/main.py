@@ -6,7 +6,10 @@ import dataclasses
 import difflib
 import json
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -14,6 +17,8 @@ from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import replace_files, write_tree
 from infrar.engine.plugins import discover, load_rules
 from infrar.engine.project import REQUIREMENTS_FILE, detect_paths, transform_paths
+
+T = TypeVar("T")
 
 EXIT_CHANGED = 1
 EXIT_DIAGNOSTICS = 2
@@ -60,13 +65,14 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
     if not project.ok:
         _fail(project.diagnostics)
     if out:
-        files = {rel: (r.output if r.changed else r.original) for _, rel, r in project.files}
+        files = {rel: r.output if r.changed and r.output is not None else r.original
+                 for _, rel, r in project.files}
         files[Path(REQUIREMENTS_FILE)] = "".join(f"{r}\n" for r in project.requirements).encode()
-        write_tree(out, files)  # type: ignore[arg-type]
+        write_tree(out, files)
         click.echo(f"wrote {len(files) - 1} files to {out} "
                    f"({len(project.changed)} rewritten) and {REQUIREMENTS_FILE}", err=True)
     if in_place:
-        replace_files({file: r.output for file, _, r in project.changed})  # type: ignore[misc]
+        replace_files({file: r.output for file, _, r in project.changed if r.output is not None})
         for file, _, _ in project.changed:
             click.echo(f"rewrote {file}", err=True)
     if show_diff or not (out or in_place or check):
@@ -109,12 +115,12 @@ def providers_list() -> None:
     for name, provider in sorted(discover().items()):
         services = []
         for capability in sorted(provider.rules_files()):
-            rules = _run(lambda: load_rules(name, capability))
+            rules = _run(partial(load_rules, name, capability))
             services.append(f"{capability}/{rules.service}")
         click.echo(f"{name:<10} {', '.join(services):<30} {provider.root}")
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except EngineError as exc:

@@ -116,12 +116,15 @@ def analyse(tree: ast.Module) -> Analysis:
 def _lookup(scope: Scope, name: str) -> str | None:
     current: Scope | None = scope
     if name in scope.declared_global:
-        while current.parent is not None:
-            current = current.parent
+        outermost = scope
+        while outermost.parent is not None:
+            outermost = outermost.parent
+        current = outermost
     first = True
     while current is not None:
         visible = first or not current.is_class
-        if visible and name not in current.declared_nonlocal and name not in current.declared_global:
+        declared = name in current.declared_nonlocal or name in current.declared_global
+        if visible and not declared:
             if name in current.sdk:
                 return _AMBIGUOUS if name in current.bound else current.sdk[name]
             if name in current.bound:
@@ -229,7 +232,8 @@ class _ScopeBuilder(ast.NodeVisitor):
         if name in self.scope.declared_global:
             return self.module
         current = self.scope
-        if name in current.declared_nonlocal:
+        # `nonlocal` at module level is invalid (Python refuses to compile it): a plain binding.
+        if name in current.declared_nonlocal and current.parent is not None:
             current = current.parent
             while current.parent is not None and (
                     current.is_class or not (name in current.bound or name in current.sdk)):
@@ -280,7 +284,8 @@ class _ScopeBuilder(ast.NodeVisitor):
                                     f"`{qualname}` is not part of the Infrar SDK")
             self.scope.sdk[alias.asname or alias.name] = qualname
 
-    def _star(self, module: str, node: ast.ImportFrom, table: dict[str, tuple[Capability, str]]) -> None:
+    def _star(self, module: str, node: ast.ImportFrom,
+              table: dict[str, tuple[Capability, str]]) -> None:
         names = [q.rsplit(".", 1)[1] for q in table if q.rsplit(".", 1)[0] == module]
         if module == PACKAGE or not names:
             self.result.problem(node, "star-import",
@@ -327,7 +332,8 @@ class _ScopeBuilder(ast.NodeVisitor):
             self._child(stmt, node)
         self.scope = outer
 
-    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+    def _comprehension(self,
+                       node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
         first, *rest = node.generators
         self.result.parents[first] = node
         self._child(first.iter, first)

@@ -37,16 +37,18 @@ def detect_source(data: bytes, *, path: str) -> Detection:
         return found
     found.diagnostics += module.diagnostics
     source, analysis = module.source, module.analysis
+    if source is None:  # unreadable: the diagnostics say why, and there is nothing to detect
+        return found
     for call in analysis.calls:
         resources: dict[str, str | None] = {}
         for param in call.capability.resources:
             node = call.arguments.get(param)
             if node is None:
                 continue
-            literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
-            resources[param] = node.value if literal else None  # type: ignore[union-attr]
+            value = node.value if isinstance(node, ast.Constant) else None
+            resources[param] = value if isinstance(value, str) else None
         line = call.node.lineno
-        column = source.column(line, call.node.col_offset)  # type: ignore[union-attr]
+        column = source.column(line, call.node.col_offset)
         found.uses.append(Use(call.capability.name, call.operation, path, line, column, resources))
     found.uses.sort(key=lambda u: (u.line, u.col))
     return found

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import linecache
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from infrar.engine.assembly import Assembly
 from infrar.engine.capabilities import load_capability

@@ -9,8 +9,8 @@ import ast
 import bisect
 import builtins
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from infrar.engine.analysis import Analysis, CallSite, SymbolRef, read_module
 from infrar.engine.assembly import Assembly
@@ -171,7 +171,8 @@ class _Rewriter:
             child, parent = parent, self.analysis.parents.get(parent)
         if parent is None or parent.value is not child:
             return False
-        after = self.source.data[self.source.end(child):self.source.line_end(self.source.end(child))]
+        end = self.source.end(child)
+        after = self.source.data[end:self.source.line_end(end)]
         return after.lstrip().startswith(b"=")
 
     def _argument_text(self, call: CallSite, name: str, node: ast.expr,
@@ -225,8 +226,9 @@ class _Rewriter:
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                 and isinstance(body[0].value.value, str):
             index = 1
-        while index < len(body) and isinstance(body[index], ast.ImportFrom) \
-                and body[index].module == "__future__":
+        for statement in body[index:]:
+            if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__"):
+                break
             index += 1
         blocks = "\n\n".join(self._shield_builtins(self.assembly.block_sources()))
         imports = "".join(f"{s}\n" for s in self.assembly.import_statements())
@@ -344,7 +346,7 @@ def _apply(data: bytes, start: int, end: int, edits: list[_Edit]) -> bytes:
 
 
 def _substitute(rendered: str, texts: dict[str, str], operation: str) -> str:
-    """Put argument source into the rendered template, in parentheses where precedence needs them."""
+    """Put argument source into the rendered template, parenthesised where precedence needs it."""
     try:
         tree = ast.parse(rendered.strip(), mode="eval")
     except SyntaxError as exc:

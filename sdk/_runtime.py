@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 PROVIDER_VARIABLE = "INFRAR_PROVIDER"
 DEFAULT_PROVIDER = "local"

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 import pytest
-
 from emulators import AzuriteBlob, Emulator, EmulatorError, GcsEmulator, MotoS3
 
 E = TypeVar("E", bound=Emulator)

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 import requests
-
 from emulators import AzuriteBlob, GcsEmulator, MotoS3, gcs_signing_credentials
 
 KEYS = ("dir/a.txt", "dir/b.txt", "other/c.txt")

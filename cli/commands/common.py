@@ -46,7 +46,8 @@ def run_options(function: F) -> F:
     """--workdir, --auth-method and --credentials-file, for the commands that run Terraform."""
     for option in reversed([
         click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Terraform working directory [default: .infrar/terraform/<environment>]."),
+                     help="Terraform working directory "
+                          "[default: .infrar/terraform/<environment>]."),
         click.option("--auth-method", default=None,
                      help="Authentication method of the provider; its variables are read from "
                           "the environment (see `infrar credentials methods`)."),

@@ -23,8 +23,8 @@ def transform_settings(paths: list[Path], *, provider: str | None, environment: 
     target = guard(lambda: resolve_target(config, environment=environment, provider=provider,
                                           fallback_provider=fallback))
     plugin = guard(lambda: load_plugin(target.provider))
-    inventory = guard(lambda: build_inventory(scan_paths(paths, root=config.root).uses, plugin=plugin,
-                                              naming=target.naming))
+    inventory = guard(lambda: build_inventory(scan_paths(paths, root=config.root).uses,
+                                              plugin=plugin, naming=target.naming))
     errors = [d for d in inventory.diagnostics if d.severity == "error"]
     if errors:
         fail([*map(str, errors), f"{len(errors)} problem(s); nothing was written"])

@@ -35,7 +35,8 @@ SERVICE_FILES = ("service.yaml", "defaults.yaml", "terraform/main.tf", "transfor
 MODULE_FOLDER = "terraform"
 
 _SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)$")
-_BLOCK_START = re.compile(r'^(resource|data|variable|output|module)\s+"([^"]+)"(?:\s+"([^"]+)")?\s*\{')
+_BLOCK_START = re.compile(
+    r'^(resource|data|variable|output|module)\s+"([^"]+)"(?:\s+"([^"]+)")?\s*\{')
 
 
 @dataclass(frozen=True)
@@ -279,8 +280,9 @@ class _Reader:
             self.add(manifest, ("name",), f"must equal the folder name {self.root.name!r}")
         default = manifest.data["authentication"]["default"]
         if (self.root / "authentication" / default).is_dir() is False:
+            have = ", ".join(sorted(auth)) or "none"
             self.add(manifest, ("authentication", "default"),
-                     f"no authentication method {default!r} (have: {', '.join(sorted(auth)) or 'none'})")
+                     f"no authentication method {default!r} (have: {have})")
 
     def check_regions(self, regions: YamlDocument) -> None:
         ids = [r["id"] for r in regions.data["regions"]]
@@ -342,7 +344,8 @@ class _Reader:
         for name, spec in properties.items():
             env = spec["x-env"]
             if env in seen:
-                self.add(schema, ("properties", name, "x-env"), f"{env} is also read by {seen[env]!r}")
+                self.add(schema, ("properties", name, "x-env"),
+                         f"{env} is also read by {seen[env]!r}")
             seen[env] = name
 
     def check_handler(self, handler: YamlDocument, fields: set[str]) -> None:

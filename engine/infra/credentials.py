@@ -141,7 +141,8 @@ def _content_problems(method: AuthMethod, values: dict[str, str]) -> list[str]:
     return problems
 
 
-def _environment(method: AuthMethod, values: dict[str, str]) -> tuple[dict[str, str], frozenset[str]]:
+def _environment(method: AuthMethod,
+                 values: dict[str, str]) -> tuple[dict[str, str], frozenset[str]]:
     context = {name: values.get(name, "") for name in method.fields}
     environment, secret = {}, set()
     for variable, text in method.environment.items():

@@ -226,7 +226,8 @@ def write_generated(out: Path, files: dict[str, bytes]) -> list[str]:
     this one did not. Returns the removed paths."""
     previous = _previous_files(out)
     manifest = json.dumps({"files": sorted(files)}, indent=2) + "\n"
-    write_tree(out, {Path(name): data for name, data in {**files, MANIFEST: manifest.encode()}.items()})
+    everything = {**files, MANIFEST: manifest.encode()}
+    write_tree(out, {Path(name): data for name, data in everything.items()})
     removed = sorted(previous - set(files))
     for name in removed:
         (out / name).unlink(missing_ok=True)

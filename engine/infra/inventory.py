@@ -10,7 +10,7 @@ from pathlib import Path
 
 from infrar.engine.capabilities import load_capability
 from infrar.engine.detect import Use, detect_source
-from infrar.engine.diagnostics import Diagnostic
+from infrar.engine.diagnostics import Diagnostic, Severity
 from infrar.engine.files import python_files
 from infrar.engine.infra.catalog import ProviderPlugin
 from infrar.engine.naming import Naming, name_problem
@@ -130,5 +130,5 @@ def _add_use(use: Use, relative: str, plugin: ProviderPlugin, naming: Naming,
         item.locations.append(use.location)
 
 
-def _at(use: Use, code: str, message: str, *, severity: str = "error") -> Diagnostic:
-    return Diagnostic(use.path, use.line, use.col, code, message, severity)  # type: ignore[arg-type]
+def _at(use: Use, code: str, message: str, *, severity: Severity = "error") -> Diagnostic:
+    return Diagnostic(use.path, use.line, use.col, code, message, severity)

@@ -156,7 +156,8 @@ def test_detect_reports_the_same_problem(name: str) -> None:
 
 
 def test_star_import_of_another_module_is_fine() -> None:
-    source = b"from os.path import *\nimport infrar.storage as s\nprint(s.exists('b', join('a', 'k')))\n"
+    source = (b"from os.path import *\nimport infrar.storage as s\n"
+              b"print(s.exists('b', join('a', 'k')))\n")
     result = transform_source(source, path="mod.py", provider="local")
     assert result.ok and result.changed
     compile(result.output or b"", "mod.py", "exec")
@@ -176,6 +177,15 @@ def test_every_problem_in_a_file_is_reported() -> None:
     result = transform_source(source, path="mod.py", provider="local")
     assert [(d.line, d.code) for d in result.diagnostics] == [
         (2, "dynamic-use"), (3, "bad-arguments"), (4, "unpacked-arguments")]
+
+
+def test_module_level_nonlocal_is_a_diagnostic_not_a_crash() -> None:
+    # `ast` parses what the compiler refuses; the rebinding is still what gets reported.
+    source = b"import infrar.storage as s\nnonlocal s\ns = 1\n"
+    result = transform_source(source, path="mod.py", provider="local")
+    assert [(d.line, d.code) for d in result.diagnostics] == [(3, "rebound-name")]
+    found = detect_source(source, path="mod.py")
+    assert [(d.line, d.code) for d in found.diagnostics] == [(3, "rebound-name")]
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -243,8 +253,9 @@ def test_out_writes_a_mirror_and_requirements(project: Path) -> None:
     assert "rewritten" in err and out == ""
 
 
-@pytest.mark.skipif(not any((builtin_root() / "aws").glob("services/storage/*/transform/rules.yaml")),
-                    reason="aws has no storage rules yet")
+@pytest.mark.skipif(
+    not any((builtin_root() / "aws").glob("services/storage/*/transform/rules.yaml")),
+    reason="aws has no storage rules yet")
 def test_requirements_list_what_the_provider_needs(project: Path) -> None:
     (project / "src/jobs/broken.py").unlink()
     code, _, err = invoke("transform", "src", "--provider", "aws", "--out", "build")
@@ -302,7 +313,8 @@ def test_unknown_provider_is_a_diagnostic(project: Path) -> None:
     assert code == 2 and "unknown provider 'nowhere'" in err
 
 
-def test_files_without_infrar_are_not_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_without_infrar_are_not_parsed(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("broken.py").write_bytes(b"def (:\n\x00\xff\n")
     assert invoke("transform", "broken.py", "--check")[0] == 0

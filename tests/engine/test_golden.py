@@ -1,4 +1,5 @@
-"""Golden before/after tests: golden/<case>/input.py must become golden/<case>/expected/<provider>.py.
+"""Golden before/after tests: golden/<case>/input.py must become
+golden/<case>/expected/<provider>.py.
 
 Regenerate the expected files with `INFRAR_UPDATE_GOLDEN=1 pytest tests/engine/test_golden.py`
 and review the diff by eye. A provider is skipped only while it has no storage rules; once its

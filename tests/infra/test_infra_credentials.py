@@ -13,7 +13,8 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 GUID = "0b1f6471-1bf0-4dda-aec3-111122223333"
 SA_KEY = json.dumps({
     "type": "service_account", "project_id": "photo-app-123",
-    "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvg-not-a-real-key\n-----END PRIVATE KEY-----\n",
+    "private_key": ("-----BEGIN PRIVATE KEY-----\nMIIEvg-not-a-real-key\n"
+                    "-----END PRIVATE KEY-----\n"),
     "client_email": "deploy@photo-app-123.iam.gserviceaccount.com",
 })
 
@@ -115,7 +116,8 @@ def test_methods_and_unknown_method(run) -> None:
 def test_bootstrap_scripts_render_and_parse(project, run, provider, tmp_path) -> None:
     result = run("bootstrap", "-p", provider, "-e", "dev", "--print")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in result.output
+    assert result.output.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in result.output
     script = tmp_path / "bootstrap.sh"
     script.write_text(result.output)
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0

@@ -40,9 +40,11 @@ def test_output_passes_terraform_fmt_check(project, run, packaged_terraform) -> 
     project.write("src/dynamic.py",
                   'import os\nfrom infrar.storage import read\nread(os.environ["B"], "k")\n')
     for provider in ALL_PROVIDERS:
-        assert run("generate", "-e", "dev", "-p", provider, "--out", f"tf/{provider}").exit_code == 0
-    checked = subprocess.run([str(packaged_terraform), "fmt", "-check", "-recursive", "-diff", "tf"],
-                             capture_output=True, text=True, check=False)
+        result = run("generate", "-e", "dev", "-p", provider, "--out", f"tf/{provider}")
+        assert result.exit_code == 0
+    checked = subprocess.run(
+        [str(packaged_terraform), "fmt", "-check", "-recursive", "-diff", "tf"],
+        capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 

@@ -76,7 +76,8 @@ def test_every_provider_refuses_hostile_names(project, provider) -> None:
 
 
 def test_naming_pattern_can_push_a_name_over_the_limit(project, run) -> None:
-    project.write("src/app.py", f'from infrar.storage import write\nwrite("{"n" * 50}", "k", "v")\n')
+    project.write("src/app.py",
+                  f'from infrar.storage import write\nwrite("{"n" * 50}", "k", "v")\n')
     result = run("generate", "-e", "production", "--out", "out")
     assert result.exit_code == 2
     assert "becomes 'photo-app-production-nnn" in result.output

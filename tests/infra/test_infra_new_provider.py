@@ -60,7 +60,8 @@ def write_acme(root: Path) -> Path:
             type: object
             required: [badge]
             properties:
-              badge: {type: string, description: a badge, pattern: '^[0-9]{6}$', x-env: ACME_BADGE, x-secret: true}
+              badge: {type: string, description: a badge, pattern: '^[0-9]{6}$',
+                      x-env: ACME_BADGE, x-secret: true}
             """,
         "authentication/badge/handler.yaml": """
             environment: {ACME_BADGE: "{{ badge }}"}
@@ -78,7 +79,8 @@ def write_acme(root: Path) -> Path:
             resources:
               bucket:
                 input: lockers
-                naming: {pattern: '^[a-z][a-z0-9-]*$', min_length: 2, max_length: 40, description: lowercase}
+                naming: {pattern: '^[a-z][a-z0-9-]*$', min_length: 2, max_length: 40,
+                         description: lowercase}
             inputs: {owner: owner}
             outputs: {lockers: Locker ids.}
             """,
@@ -129,7 +131,8 @@ def write_acme(root: Path) -> Path:
               }
             }
             """,
-        "terraform-config/variables.tf.tmpl": (PROVIDERS_DIR / "local/terraform-config/variables.tf.tmpl").read_text(),
+        "terraform-config/variables.tf.tmpl":
+            (PROVIDERS_DIR / "local/terraform-config/variables.tf.tmpl").read_text(),
         "orchestration/bootstrap-script.sh.tmpl": """
             #!/bin/sh
             echo "open the {{ region }} site for {{ values.owner | sh }}"

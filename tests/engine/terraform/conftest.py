@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from infrar.engine.terraform import find_packaged_null_provider, find_packaged_terraform
 from infrar.engine.terraform.offline import offline_environment
 

@@ -5,6 +5,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from infrar.engine.terraform import (
     BINARY_ENV_VAR,
     TerraformNotFoundError,

@@ -7,6 +7,8 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tf_test_helpers import assert_balanced
+
 from infrar.engine.terraform import (
     AttributeChange,
     OutputChange,
@@ -15,7 +17,6 @@ from infrar.engine.terraform import (
     render_markdown,
     split_markdown,
 )
-from tf_test_helpers import assert_balanced
 
 HOSTILE_ADDRESS = 'null_resource.x["a|b`c</details><details>@team *x* [l](http://e)"]'
 HOSTILE_VALUE = '"````` </details> <details><summary>x</summary> | |"'

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tf_test_helpers import SECRET, assert_balanced, write_config
+
 from infrar.engine import terraform as tf
 from infrar.engine.terraform.runner import digest_path
-from tf_test_helpers import SECRET, assert_balanced, write_config
 
 HOSTILE = "ends ``` here </details> <details> | col | `tick` @someone"
 
