@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from infrar.app import signature
 from infrar.app.state import deliveries
 from infrar.app.state.db import Database
@@ -45,7 +47,11 @@ class Headers(Protocol):
 
 def ingest(*, secret: bytes, headers: Headers, body: bytes, db: Database,
            handles: Callable[[str, str | None, Mapping[str, Any]], bool],
-           enqueue: Callable[[str], None]) -> Answer:
+           enqueue: Callable[[str], None],
+           enqueue_in: Callable[[Session, str], None] | None = None) -> Answer:
+    """With `enqueue_in` (queue and state in one SQLite file) the delivery and its queue message
+    are one transaction, so the acknowledgement costs one durable write; otherwise the
+    delivery is stored, then enqueued."""
     if not signature.is_valid(secret, body, headers.get("X-Hub-Signature-256")):
         return Answer(401, {"error": "missing or invalid X-Hub-Signature-256"})
     event = (headers.get("X-GitHub-Event") or "").strip()
@@ -62,14 +68,16 @@ def ingest(*, secret: bytes, headers: Headers, body: bytes, db: Database,
     wanted = handles(event, action, payload)
     fresh = deliveries.record(
         db, delivery_id=delivery_id, event=event, action=action,
-        subject=subject_of(event, payload) if wanted else None, payload=body if wanted else None)
+        subject=subject_of(event, payload) if wanted else None, payload=body if wanted else None,
+        enqueue_in=enqueue_in)
     if not fresh:
         return Answer(200, {"status": "duplicate", "delivery": delivery_id})
     if not wanted:
         return Answer(200, {"status": "ignored", "delivery": delivery_id})
-    try:
-        enqueue(delivery_id)
-    except Exception:
-        log.exception("could not enqueue delivery %s; it stays queued in the database",
-                      delivery_id)
+    if enqueue_in is None:
+        try:
+            enqueue(delivery_id)
+        except Exception:
+            log.exception("could not enqueue delivery %s; it stays queued in the database",
+                          delivery_id)
     return Answer(202, {"status": "queued", "delivery": delivery_id})

@@ -1,7 +1,9 @@
 """The work queue: huey on SQLite (embedded) or Redis (scale-out), chosen by URL.
 
 The queue only says "run delivery X". What X is lives in the database, so a lost queue message
-costs a short delay (the reaper re-sends it), never a delivery.
+costs a short delay (the reaper re-sends it), never a delivery. When the queue lives in the
+same SQLite file as the state (the embedded default), the message is written in the same
+transaction as the delivery: one durable write per acknowledgement.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
+from huey.storage import SqliteStorage
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 TASK_NAME = "infrar.run_delivery"
 DEFAULT_QUEUE_NAME = "infrar"
@@ -30,7 +35,9 @@ def build_queue(url: str) -> Huey:
         if not filename:
             raise QueueUrlError(f"queue URL {url!r} names no SQLite file")
         Path(filename).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(name, filename=filename, results=False, utc=True)
+        # Waits for the write lock as long as the state's connections do: by default both
+        # write the same file.
+        return SqliteHuey(name, filename=filename, results=False, utc=True, timeout=30)
     if parts.scheme in ("redis", "rediss", "unix"):
         plain = urlunsplit(parts._replace(query=urlencode(query)))
         return RedisHuey(name, url=plain, results=False, utc=True)
@@ -45,3 +52,27 @@ def register(huey: Huey, run: Callable[[str], None]) -> TaskWrapper:
         run(delivery_id)
 
     return huey.task(name=TASK_NAME)(run_delivery)
+
+
+EnqueueIn = Callable[[Session, str], None]
+# SqliteStorage.enqueue's own statement, run on the state database's connection instead.
+_INSERT_TASK = text("INSERT INTO task (queue, data, priority) VALUES (:queue, :data, :priority)")
+
+
+def enqueuer_in_transaction(huey: Huey, task: TaskWrapper, database: str | None
+                            ) -> EnqueueIn | None:
+    """A function that queues a delivery inside a state-database session, when the queue is
+    SQLite in that very file (`database`); None otherwise (Redis, or another file)."""
+    storage = huey.storage
+    if not isinstance(storage, SqliteStorage) or not database or database == ":memory:":
+        return None
+    if Path(storage.filename).resolve() != Path(database).resolve():
+        return None
+
+    def enqueue_in(session: Session, delivery_id: str) -> None:
+        message = task.s(delivery_id)
+        session.execute(_INSERT_TASK, {"queue": storage.name,
+                                       "data": huey.serialize_task(message),
+                                       "priority": message.priority or 0})
+
+    return enqueue_in

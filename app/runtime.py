@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,9 +12,11 @@ from huey.api import TaskWrapper
 from infrar.app.crypto import Vault
 from infrar.app.github.auth import InstallationTokens
 from infrar.app.github.client import GitHubClient
-from infrar.app.queue import build_queue, register
+from infrar.app.queue import EnqueueIn, build_queue, enqueuer_in_transaction, register
 from infrar.app.settings import Settings
 from infrar.app.state.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,17 +25,24 @@ class Runtime:
     db: Database
     queue: Huey
     task: TaskWrapper = field(init=False)
+    enqueue_in: EnqueueIn | None = field(init=False)
+    """Queue a delivery inside a state session (SQLite, same file); None: use `enqueue`."""
 
     def __post_init__(self) -> None:
         from infrar.app.jobs import run_delivery  # jobs imports the workflow, which is heavy
 
         self.task = register(self.queue, lambda delivery_id: run_delivery(self, delivery_id))
+        database = self.db.engine.url.database if self.db.is_sqlite else None
+        self.enqueue_in = enqueuer_in_transaction(self.queue, self.task, database)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.create_schema()
+        if not settings.encryption_keys:
+            log.warning("INFRAR_ENCRYPTION_KEY is not set: pull requests cannot be planned, "
+                        "since plans, Terraform state and credentials are stored encrypted")
         return cls(settings, db, build_queue(settings.resolved_queue_url))
 
     def enqueue(self, delivery_id: str) -> None:

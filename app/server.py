@@ -1,4 +1,4 @@
-"""The web face: POST /webhook (verify, store, enqueue, 202) and GET /healthz."""
+"""The web face: POST /webhook (verify, store and enqueue, 202) and GET /healthz."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def create_app(runtime: Runtime) -> Flask:
     def webhook() -> tuple[Response, int]:
         answer = ingest(secret=runtime.settings.webhook_secret, headers=request.headers,
                         body=request.get_data(cache=False), db=runtime.db,
-                        handles=router.ROUTER.handles, enqueue=runtime.enqueue)
+                        handles=router.ROUTER.handles, enqueue=runtime.enqueue,
+                        enqueue_in=runtime.enqueue_in)
         if answer.status >= 400:
             log.warning("webhook refused (%d): %s", answer.status, answer.body.get("error"))
         return jsonify(answer.body), answer.status

@@ -37,7 +37,14 @@ class Settings:
 
     @property
     def resolved_queue_url(self) -> str:
-        return self.queue_url or f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+        """By default the queue shares the state's SQLite file (one write per delivery); with
+        PostgreSQL state, a SQLite file of its own."""
+        if self.queue_url:
+            return self.queue_url
+        database = self.resolved_database_url
+        if database.startswith("sqlite:///"):
+            return database
+        return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

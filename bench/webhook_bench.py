@@ -1,12 +1,20 @@
 """Webhook acknowledgement latency: the App's POST /webhook against a bare Flask endpoint.
 
-Both run under gunicorn (one process, gthread) on loopback, measured in the same run. The App
-does all of its real ack path per request: HMAC check, JSON parse, routing, a durable insert
-(SQLite, synchronous=FULL) for de-duplication, and an enqueue (huey on SQLite). The baseline
-parses nothing and answers 202. A bounded burst (count and time) from a fixed pool of client
-threads; every delivery id is unique, so nothing is short-cut as a duplicate.
+All run under gunicorn (one process, gthread) on loopback, measured in the same run. The App
+does all of its real ack path per request: HMAC check, JSON parse, routing, and the durable
+insert (SQLite, WAL, synchronous=FULL) of the delivery with its queue message in one
+transaction (queue and state share one SQLite file), concurrent deliveries sharing a commit.
+The baseline parses nothing and answers 202. A bounded burst (count and time) from a fixed
+pool of client threads, split into rounds that alternate between the endpoints so that load
+from elsewhere on the machine hits them alike; every delivery id is unique, so nothing is
+short-cut as a duplicate.
 
-    python bench/webhook_bench.py [--requests 2000] [--concurrency 16]
+    python bench/webhook_bench.py [--requests 2000] [--concurrency 16] [--rounds 5]
+        [--separate-queue] [--compare-source DIR]
+
+--separate-queue adds the App with its queue in a SQLite file of its own (two durable writes
+per delivery); --compare-source adds the App imported from DIR (a layout of the `infrar`
+package of another version, put first on PYTHONPATH), for before/after in one run.
 """
 
 from __future__ import annotations
@@ -137,43 +145,64 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--separate-queue", action="store_true")
+    parser.add_argument("--compare-source", type=Path)
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
         return
     body = payload()
-    results = {}
+    app = ["-c", "from infrar.cli.main import main; main()", "app", "serve",
+           "--embedded-workers", "0", "--log-level", "warning", "--port"]
+    results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="infrar-bench-") as data:
-        app_port, base_port = free_port(), free_port()
-        env = {"INFRAR_WEBHOOK_SECRET": SECRET.decode(), "INFRAR_DATA_DIR": data}
-        servers = [
-            ("bare Flask", start([__file__, "--serve-baseline", str(base_port)], {}, base_port),
-             base_port),
-            ("Infrar App", start(["-c", "from infrar.cli.main import main; main()", "app", "serve",
-                                  "--port", str(app_port), "--embedded-workers", "0",
-                                  "--log-level", "warning"], env, app_port), app_port),
-        ]
+        env = {"INFRAR_WEBHOOK_SECRET": SECRET.decode()}
+        commands = {
+            "bare Flask": ([__file__, "--serve-baseline"], {}),
+            "Infrar App": (app, {**env, "INFRAR_DATA_DIR": f"{data}/app"}),
+        }
+        if args.separate_queue:
+            commands["queue apart"] = (app, {**env, "INFRAR_DATA_DIR": f"{data}/apart",
+                                             "INFRAR_QUEUE_URL": f"sqlite:///{data}/apart/q.db"})
+        if args.compare_source:
+            commands["compared"] = (app, {**env, "INFRAR_DATA_DIR": f"{data}/compared",
+                                          "PYTHONPATH": str(args.compare_source.resolve())})
+        ports = {name: free_port() for name in commands}
+        servers = [start([*argv, str(ports[name])], extra, ports[name])
+                   for name, (argv, extra) in commands.items()]
         try:
-            for name, _, port in servers:
-                url = f"http://127.0.0.1:{port}/webhook"
-                burst(url, body, count=100, concurrency=args.concurrency)  # warm-up
-                results[name] = burst(url, body, count=args.requests,
-                                      concurrency=args.concurrency)
+            for port in ports.values():  # warm-up
+                burst(f"http://127.0.0.1:{port}/webhook", body, count=100,
+                      concurrency=args.concurrency)
+            per_round = max(args.requests // args.rounds, 1)
+            order = list(ports.items())
+            for index in range(args.rounds):
+                shift = index % len(order)
+                for name, port in order[shift:] + order[:shift]:
+                    results.setdefault(name, []).extend(burst(
+                        f"http://127.0.0.1:{port}/webhook", body, count=per_round,
+                        concurrency=args.concurrency))
         finally:
-            for _, proc, _ in servers:
+            for proc in servers:
                 proc.terminate()
                 proc.wait(15)
-    print(f"payload {len(body)} bytes, {args.requests} requests, {args.concurrency} concurrent "
-          "clients, loopback, gunicorn gthread x8")
+    print(f"payload {len(body)} bytes, {args.requests} requests per endpoint in {args.rounds} "
+          f"alternating rounds, {args.concurrency} concurrent clients, loopback, "
+          "gunicorn gthread x8")
+    if args.compare_source:
+        print(f"compared: the App from {args.compare_source}")
     print(f"{'endpoint':<12} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for name, values in results.items():
         rate = len(values) / sum(values) * args.concurrency
         print(f"{name:<12} {len(values):>6} {percentile(values, 50) * 1000:>8.2f} "
               f"{percentile(values, 99) * 1000:>8.2f} {rate:>8.0f}")
-    app, bare = results["Infrar App"], results["bare Flask"]
-    print(f"ratio App/bare: p50 {percentile(app, 50) / percentile(bare, 50):.2f}x, "
-          f"p99 {percentile(app, 99) / percentile(bare, 99):.2f}x")
+    bare = results["bare Flask"]
+    for name, values in results.items():
+        if name != "bare Flask":
+            print(f"ratio {name}/bare: p50 {percentile(values, 50) / percentile(bare, 50):.2f}x,"
+                  f" p99 {percentile(values, 99) / percentile(bare, 99):.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The small VCS interface the workflow talks to (Atlantis-style), over PyGithub.
 
 Results are plain dataclasses so the workflow never touches PyGithub objects, and every REST
-route the App uses is listed in this one module.
+route the App uses is listed in this one module. One call is GraphQL (POST /graphql): hiding a
+post, which REST cannot do.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -18,6 +20,8 @@ from github.PullRequest import PullRequest, ReviewComment
 from github.Repository import Repository
 
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per create/update of a check run
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Posted:
     state: str = ""
     commit_id: str | None = None
     html_url: str = ""
+    node_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class GitHubClient:
 
     def reviews(self, number: int) -> list[Posted]:
         return [Posted(r.id, r.user.login if r.user else "", r.user.type if r.user else "",
-                       r.body or "", r.state, r.commit_id, r.html_url)
+                       r.body or "", r.state, r.commit_id, r.html_url, r.node_id or "")
                 for r in self._pull(number).get_reviews()]
 
     def create_review(self, number: int, *, commit_sha: str, body: str,
@@ -130,7 +135,8 @@ class GitHubClient:
         self._pull(number).get_review(review_id).edit(body)
 
     def comments(self, number: int) -> list[Posted]:
-        return [Posted(c.id, c.user.login, c.user.type, c.body or "", html_url=c.html_url)
+        return [Posted(c.id, c.user.login, c.user.type, c.body or "", html_url=c.html_url,
+                       node_id=c.node_id or "")
                 for c in self._issue(number).get_comments()]
 
     def create_comment(self, number: int, body: str) -> Posted:
@@ -145,6 +151,20 @@ class GitHubClient:
             self._issue(number).get_comment(comment_id).delete()
         except UnknownObjectException:
             pass
+
+    def minimize(self, node_id: str) -> bool:
+        """Hide a review or comment as outdated (GraphQL `minimizeComment`); False when GitHub
+        refuses, e.g. a GitHub Enterprise Server on which reviews cannot be hidden yet."""
+        if not node_id:
+            return False
+        try:
+            _, data = self._gh.requester.graphql_named_mutation(
+                "minimizeComment", {"subjectId": node_id, "classifier": "OUTDATED"},
+                "minimizedComment { isMinimized }")
+        except GithubException as exc:
+            log.info("GitHub did not hide %s (%s)", node_id, exc.status)
+            return False
+        return bool((data.get("minimizedComment") or {}).get("isMinimized"))
 
     def react(self, number: int, comment_id: int, content: str) -> None:
         self._issue(number).get_comment(comment_id).create_reaction(content)

@@ -8,17 +8,29 @@ time ever runs a delivery.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from infrar.app.state.db import Database, affected, now
 from infrar.app.state.models import Delivery, JobLease
 
 QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", "ignored"
 MAX_ATTEMPTS = 5
+# Built once, on the table rather than the ORM class: on the acknowledgement path, building
+# and ORM-processing the statement per request cost more than the insert itself. The row count
+# (1 stored, 0 a duplicate) is kept only when asked for, on INSERT.
+_TABLE = Delivery.metadata.tables[Delivery.__tablename__]
+_INSERT_SQLITE = sqlite_insert(_TABLE).on_conflict_do_nothing(
+    index_elements=["id"]).execution_options(preserve_rowcount=True)
+_INSERT_POSTGRESQL = postgresql_insert(_TABLE).on_conflict_do_nothing(
+    index_elements=["id"]).execution_options(preserve_rowcount=True)
 
 
 @dataclass(frozen=True)
@@ -32,22 +44,29 @@ class Job:
 
 
 def record(db: Database, *, delivery_id: str, event: str, action: str | None,
-           subject: str | None, payload: bytes | None) -> bool:
-    """Store a delivery; False when this delivery id was seen before."""
+           subject: str | None, payload: bytes | None,
+           enqueue_in: Callable[[Session, str], None] | None = None) -> bool:
+    """Store a delivery, durably; False when this delivery id was seen before. With
+    `enqueue_in`, a delivery to run is queued in the same transaction: both are stored, or
+    neither. On SQLite, concurrent calls share one commit (see `Database.grouped`)."""
     moment = now()
-    row = Delivery(
+    values = dict(
         id=delivery_id, event=event, action=action, subject=subject,
         payload=payload.decode() if payload is not None else None,
         status=QUEUED if payload is not None else IGNORED, attempts=0, received_at=moment,
         # Counted as enqueued from the start: if the enqueue that follows fails, the reaper
         # sends it once `requeue` seconds have passed, as for any lost queue message.
         enqueued_at=moment, finished_at=None if payload is not None else moment)
-    try:
-        with db.session() as s:
-            s.add(row)
-    except IntegrityError:
-        return False
-    return True
+    statement = _INSERT_SQLITE if db.is_sqlite else _INSERT_POSTGRESQL
+
+    def store(s: Session) -> bool:
+        if affected(s.execute(statement, values)) != 1:
+            return False  # a duplicate: nothing stored, nothing queued
+        if enqueue_in is not None and payload is not None:
+            enqueue_in(s, delivery_id)
+        return True
+
+    return db.grouped(store)
 
 
 def mark_enqueued(db: Database, delivery_id: str) -> None:

@@ -31,7 +31,8 @@ def set_suspended(db: Database, installation_id: int, suspended: bool) -> None:
 
 def remove(db: Database, installation_id: int) -> None:
     with db.session() as s:
-        s.execute(delete(InstallationRepo).where(InstallationRepo.installation_id == installation_id))
+        s.execute(delete(InstallationRepo).where(
+            InstallationRepo.installation_id == installation_id))
         s.execute(delete(Installation).where(Installation.id == installation_id))
 
 

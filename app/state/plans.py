@@ -1,9 +1,15 @@
-"""Saved plans, bound to a pull request, an environment, a head SHA and a digest."""
+"""Saved plans, bound to a pull request, an environment, a head SHA and a digest.
+
+The archive (Terraform configuration, lock file, saved plan: resource names, variable values)
+is sealed with the App's keys, bound to those same fields: an archive moved to another plan's
+row, or a row whose head SHA or digest was changed, no longer opens.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
+from infrar.app.crypto import Vault
 from infrar.app.state.db import Database, affected, now
 from infrar.app.state.models import Plan
 
@@ -11,17 +17,26 @@ PLANNED, APPLYING, APPLIED, FAILED, SUPERSEDED = (
     "planned", "applying", "applied", "failed", "superseded")
 
 
-def save(db: Database, *, repo: str, pr: int, environment: str, provider: str, head_sha: str,
-         digest: str,
-         archive: bytes, headline: str, has_changes: bool, delivery_id: str,
-         requirements: tuple[str, ...] = (), apply_on_merge: bool = False) -> int:
+def _context(repo: str, pr: int, environment: str, head_sha: str, digest: str) -> str:
+    return f"infrar-plan\0{repo}\0{pr}\0{environment}\0{head_sha}\0{digest}"
+
+
+def _context_of(plan: Plan) -> str:
+    return _context(plan.repo, plan.pr, plan.environment, plan.head_sha, plan.digest)
+
+
+def save(db: Database, vault: Vault, *, repo: str, pr: int, environment: str, provider: str,
+         head_sha: str, digest: str, archive: bytes, headline: str, has_changes: bool,
+         delivery_id: str, requirements: tuple[str, ...] = (),
+         apply_on_merge: bool = False) -> int:
+    sealed = vault.seal_bytes(archive, context=_context(repo, pr, environment, head_sha, digest))
     with db.session() as s:
         s.execute(update(Plan).where(
             Plan.repo == repo, Plan.pr == pr, Plan.environment == environment,
             Plan.status == PLANNED).values(status=SUPERSEDED))
         row = Plan(repo=repo, pr=pr, environment=environment, provider=provider,
                    head_sha=head_sha, digest=digest,
-                   archive=archive, headline=headline, has_changes=has_changes,
+                   archive=sealed, headline=headline, has_changes=has_changes,
                    status=PLANNED, delivery_id=delivery_id, reviewed=False, created_at=now(),
                    requirements=",".join(requirements), apply_on_merge=apply_on_merge)
         s.add(row)
@@ -33,6 +48,21 @@ def environments(db: Database, *, repo: str, pr: int) -> list[str]:
     with db.session() as s:
         return sorted(set(s.execute(select(Plan.environment).where(
             Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).scalars()))
+
+
+def archive_of(vault: Vault, plan: Plan) -> bytes:
+    return vault.open_bytes(bytes(plan.archive), context=_context_of(plan))
+
+
+def rotate(db: Database, vault: Vault) -> int:
+    """Re-seal every archive not yet under the newest key; returns how many changed."""
+    changed = 0
+    with db.session() as s:
+        for row in s.execute(select(Plan)).scalars():
+            if vault.needs_reseal(bytes(row.archive)):
+                row.archive = vault.reseal_bytes(bytes(row.archive), context=_context_of(row))
+                changed += 1
+    return changed
 
 
 def requirements_of(plan: Plan) -> tuple[str, ...]:

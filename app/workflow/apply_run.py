@@ -47,8 +47,9 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
         env = load_generator().terraform_env(provider=plan.provider,
                                              cache_root=rt.settings.data_dir)
         applied = apply_archive(
-            plan.archive, expected_digest=plan.digest, workdir=workdir / "tf",
-            state=tfstate.load(rt.db, repo=ctx.repo, environment=environment),
+            plans.archive_of(rt.vault, plan), expected_digest=plan.digest,
+            workdir=workdir / "tf",
+            state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=environment),
             env={**env, **secrets}, secrets=list(secrets.values()))
     except Exception as exc:  # noqa: BLE001 - reported on the PR, Terraform's text redacted
         plans.finish_apply(rt.db, plan.id, ok=False)
@@ -56,7 +57,8 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if applied.state is not None:
-        tfstate.store(rt.db, repo=ctx.repo, environment=environment, state=applied.state)
+        tfstate.store(rt.db, rt.vault, repo=ctx.repo, environment=environment,
+                      state=applied.state)
     plans.finish_apply(rt.db, plan.id, ok=True)
     output = applied.output.strip().splitlines()[-40:]
     text = (f"### Applied `{environment}` (plan for {short(plan.head_sha)}, digest "
@@ -66,8 +68,8 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
 
 
 def _refused(environment: str, reason: str) -> ApplyOutcome:
-    return ApplyOutcome(environment, False,
-                        f"### Not applied: `{environment}`\n\nInfrar did not apply because {reason}.\n")
+    return ApplyOutcome(environment, False, f"### Not applied: `{environment}`\n\n"
+                                            f"Infrar did not apply because {reason}.\n")
 
 
 def _failed_text(environment: str, head_sha: str, exc: Exception) -> str:

@@ -70,7 +70,8 @@ def on_command(ctx: Context, _job: object) -> None:
 def _unlock(ctx: Context, pr: PullInfo, command: Command, key: str) -> None:
     released = locks.release(ctx.runtime.db, repo=ctx.repo, pr=pr.number,
                              environment=command.environment)
-    where = f"environment {code(command.environment)}" if command.environment else "all environments"
+    where = (f"environment {code(command.environment)}" if command.environment
+             else "all environments")
     publish_comment(ctx.github, pr.number, key=key,
                     body=f":unlock: Released {released} lock(s) of this pull request ({where}).")
 

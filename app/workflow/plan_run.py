@@ -188,12 +188,16 @@ def _plan_environment(ctx: Context, request: Request, outcome: render.Environmen
     if holder is not None:
         outcome.locked_by = holder
         return
+    if not rt.vault.can_seal:
+        outcome.problems.append("the App has no encryption key (INFRAR_ENCRYPTION_KEY), so it "
+                                "cannot store plans or Terraform state; ask its operator")
+        return
     secrets = credentials.environment_for(rt.db, rt.vault, repo=ctx.repo,
                                           environment=outcome.name)
     try:
         planned = plan_directory(
             config_dir, workdir=root / "tf" / outcome.name,
-            state=tfstate.load(rt.db, repo=ctx.repo, environment=outcome.name),
+            state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=outcome.name),
             env={**generated.terraform_env, **secrets}, secrets=list(secrets.values()),
             cost_of=generated.cost_of)
     except Exception as exc:  # noqa: BLE001 - Terraform's own (redacted) words go to the PR
@@ -201,9 +205,9 @@ def _plan_environment(ctx: Context, request: Request, outcome: render.Environmen
         return
     outcome.summary, outcome.cost = planned.summary, planned.cost
     outcome.plan_id = plans.save(
-        rt.db, repo=ctx.repo, pr=pr.number, environment=outcome.name, provider=outcome.provider,
-        head_sha=pr.head_sha,
-        digest=planned.digest, archive=planned.archive, headline=planned.summary.headline,
+        rt.db, rt.vault, repo=ctx.repo, pr=pr.number, environment=outcome.name,
+        provider=outcome.provider, head_sha=pr.head_sha, digest=planned.digest,
+        archive=planned.archive, headline=planned.summary.headline,
         has_changes=planned.has_changes, delivery_id=ctx.job.id,
         requirements=outcome.requirements, apply_on_merge=outcome.apply_on_merge)
 

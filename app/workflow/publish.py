@@ -2,7 +2,8 @@
 
 Every body carries a hidden marker with a key. Before posting, the App looks for its own post
 with that key, so a job retried after a crash updates instead of repeating. Earlier plan
-reviews are marked outdated, and bodies past GitHub's size limit are split on safe boundaries.
+reviews are hidden as outdated (or, where GitHub cannot hide them, replaced by a one-line
+note), and bodies past GitHub's size limit are split on safe boundaries.
 """
 
 from __future__ import annotations
@@ -70,17 +71,22 @@ def publish_comment(gh: GitHubClient, number: int, *, key: str, body: str,
 
 def _supersede(gh: GitHubClient, number: int, existing: list[Posted], *, keep: str,
                newer: Posted) -> None:
-    old_keys = set()
-    for review in existing:
+    older = [r for r in existing if (key_of(r) or "").startswith(REVIEW_PREFIX)
+             and key_of(r) != keep and SUPERSEDED not in r.body]
+    if not older:
+        return
+    comments = gh.comments(number)
+    for review in older:
         key = key_of(review)
-        if key and key.startswith(REVIEW_PREFIX) and key != keep and SUPERSEDED not in review.body:
-            old_keys.add(key)
+        hidden = gh.minimize(review.node_id)
+        for comment in comments:  # its continuation parts, before the review is marked done
+            part_of = (key_of(comment) or "").rsplit(":part", 1)[0]
+            if part_of == key and not (hidden and gh.minimize(comment.node_id)):
+                gh.delete_comment(number, comment.id)
+        if hidden:
+            # The plan stays readable behind GitHub's "show"; the marker records it is done.
+            gh.update_review(number, review.id, f"{review.body}\n{SUPERSEDED}")
+        else:
             link = f"[a newer Infrar plan]({newer.html_url})" if newer.html_url else "a newer plan"
             gh.update_review(number, review.id,
-                             f"{marker(key)}\n{SUPERSEDED}\n*Outdated: superseded by {link}.*")
-    if old_keys:
-        # The continuation comments of outdated reviews only add noise: remove them.
-        for comment in gh.comments(number):
-            key = key_of(comment)
-            if key and key.rsplit(":part", 1)[0] in old_keys:
-                gh.delete_comment(number, comment.id)
+                             f"{marker(str(key))}\n{SUPERSEDED}\n*Outdated: superseded by {link}.*")

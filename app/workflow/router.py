@@ -56,4 +56,9 @@ def from_installation(payload: Mapping[str, Any]) -> bool:
             and isinstance(repository, Mapping) and isinstance(repository.get("full_name"), str))
 
 # Handlers register themselves on import.
-from infrar.app.workflow import closed, comments, installations, pull_request  # noqa: F401
+from infrar.app.workflow import (  # noqa: E402, F401
+    closed,
+    comments,
+    installations,
+    pull_request,
+)

@@ -1,8 +1,8 @@
 """Plan a generated Terraform directory into a portable archive, and apply such an archive.
 
 The archive (configuration, lock file, saved plan and its digest; not `.terraform/`) lives in
-the database, so any worker can apply what any other worker planned. Local-backend state is
-restored before and saved after each run.
+the database, sealed, so any worker can apply what any other worker planned. Local-backend
+state is restored before and saved after each run.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_github import FakeGitHub
-from openapi_routes import DESCRIPTION, match
+from openapi_routes import DESCRIPTION, allowed
 
 from infrar.engine.terraform import find_packaged_null_provider, find_packaged_terraform
 from infrar.engine.terraform.offline import offline_environment
@@ -60,7 +61,7 @@ def fake(tmp_path: Path) -> Iterator[FakeGitHub]:
         yield github
     finally:
         github.stop()
-    unknown = sorted({(c.method, c.path) for c in github.calls if match(c.method, c.path) is None})
+    unknown = sorted({(c.method, c.path) for c in github.calls if not allowed(c.method, c.path)})
     assert not unknown, f"the App called routes GitHub does not have: {unknown}"
 
 
@@ -138,6 +139,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., Any]]:
                 time.sleep(0.1)
         raise AssertionError(f"server did not answer:\n{proc.output()}")
 
+    start.processes = started  # type: ignore[attr-defined]
     yield start
     for proc in started:
         proc.stop()
@@ -185,3 +187,44 @@ class Deliveries:
         wait_for(lambda: deliveries.status(self.db, delivery) in ("done", "failed"),
                  what=f"{delivery} to finish", logs=self.logs)
         assert deliveries.status(self.db, delivery) == "done", self.logs()
+
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    name = f"infrar_app_{secrets.token_hex(6)}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - reported as skip or failure
+        unavailable(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+    queue = f"infrar-test-{secrets.token_hex(6)}"
+    try:
+        yield f"{REDIS}?queue={queue}"
+    finally:
+        for key in client.scan_iter(f"*{queue}*"):
+            client.delete(key)
+        client.close()

@@ -1,7 +1,8 @@
-"""A GitHub for the App to talk to: the REST routes it uses, under GHES-style `/api/v3`, and git
-over smart HTTP, both on a free loopback port. It checks what real GitHub checks (App JWTs,
-installation tokens, review lines inside the diff) and records every call, so tests can hold
-the App's calls against GitHub's published REST description."""
+"""A GitHub for the App to talk to: the REST routes it uses, under GHES-style `/api/v3`, the one
+GraphQL mutation it uses (`minimizeComment`, at `/api/graphql`), and git over smart HTTP, all
+on a free loopback port. It checks what real GitHub checks (App JWTs, installation tokens,
+review lines inside the diff) and records every call, so tests can hold the App's calls
+against GitHub's published REST description (GraphQL calls are recorded as POST /graphql)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ from werkzeug.serving import make_server
 from infrar.app.signature import sign
 
 API = "/api/v3"
+GRAPHQL = "/api/graphql"  # where GitHub Enterprise Server has it; api.github.com/graphql
 BOT = {"login": "infrar[bot]", "id": 9000, "type": "Bot"}
+CLASSIFIERS = ("SPAM", "ABUSE", "OFF_TOPIC", "OUTDATED", "DUPLICATE", "RESOLVED")
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
 
 def user(login: str) -> dict[str, Any]:
@@ -82,6 +86,8 @@ class FakeGitHub:
         self.tokens: dict[str, float] = {}
         self.calls: list[Call] = []
         self.git_calls: list[tuple[str, str, bool]] = []
+        self.minimized: dict[str, str] = {}  # node id -> classifier
+        self.minimizable = {"PRR", "IC"}  # node kinds; drop "PRR" for a GHES without it
         self.holds: dict[tuple[str, str], threading.Event] = {}
         self.held = threading.Event()
         self._ids = itertools.count(1000)
@@ -198,7 +204,7 @@ class FakeGitHub:
         @app.before_request
         def authenticate() -> Response | None:
             path = request.path
-            if not path.startswith(API):
+            if not path.startswith(API) and path != GRAPHQL:
                 return None
             header = request.headers.get("Authorization", "")
             if path.startswith(f"{API}/app/"):
@@ -211,6 +217,8 @@ class FakeGitHub:
 
         @app.after_request
         def record(response: Response) -> Response:
+            if request.path == GRAPHQL:
+                fake.calls.append(Call(request.method, "/graphql", response.status_code))
             if request.path.startswith(API):
                 fake.calls.append(Call(request.method, request.path[len(API):],
                                        response.status_code))
@@ -229,7 +237,8 @@ class FakeGitHub:
             token = "ghs_" + secrets.token_hex(18)
             expires = time.time() + 3600
             fake.tokens[token] = expires
-            stamp = dt.datetime.fromtimestamp(expires, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            issued = dt.datetime.fromtimestamp(expires, dt.timezone.utc)
+            stamp = issued.strftime("%Y-%m-%dT%H:%M:%SZ")
             return jsonify({"token": token, "expires_at": stamp, "permissions": {},
                             "repository_selection": "all"}), 201
 
@@ -316,7 +325,7 @@ class FakeGitHub:
         def reaction(owner: str, name: str, cid: int) -> Any:
             repo = fake._repo(owner, name)
             content = request.get_json().get("content")
-            if content not in ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"):
+            if content not in REACTIONS:
                 return _error(422, "invalid reaction")
             for comments in repo.comments.values():
                 for comment in comments:
@@ -386,6 +395,30 @@ class FakeGitHub:
                     and (wanted is None or r["name"] == wanted)]
             return jsonify({"total_count": len(runs), "check_runs": runs})
 
+        @app.route(GRAPHQL, methods=["GET", "POST"])
+        def graphql() -> Any:
+            if request.method != "POST":
+                return _error(404, "Not Found")
+            body = request.get_json(silent=True) or {}
+            query, variables = str(body.get("query", "")), body.get("variables") or {}
+            if not query.lstrip().startswith("mutation") or "minimizeComment(" not in query:
+                return _graphql_error("UNSUPPORTED", "the fake knows only minimizeComment")
+            given = variables.get("input") or {}
+            node_id, classifier = given.get("subjectId"), given.get("classifier")
+            if classifier not in CLASSIFIERS:
+                return _graphql_error("INVALID", f"invalid classifier {classifier!r}")
+            found = fake._node(str(node_id))
+            if found is None:
+                return _graphql_error("NOT_FOUND", "Could not resolve to a node with the "
+                                                   f"global id of '{node_id}'")
+            if str(node_id).split("_", 1)[0] not in fake.minimizable:
+                return _graphql_error("UNPROCESSABLE", f"{node_id} is not Minimizable")
+            if found["user"]["type"] != "Bot":
+                return _graphql_error("FORBIDDEN", "Resource not accessible by integration")
+            fake.minimized[str(node_id)] = str(classifier)
+            return jsonify({"data": {"minimizeComment": {
+                "minimizedComment": {"isMinimized": True}}}})
+
         @app.route("/<owner>/<name>.git/<path:rest>", methods=["GET", "POST"])
         def git_http(owner: str, name: str, rest: str) -> Response:
             token = _basic_password(request.headers.get("Authorization", ""))
@@ -434,11 +467,20 @@ class FakeGitHub:
             raise NotFound()
         return repo.full_name, repo.pulls[number]
 
+    def _node(self, node_id: str) -> dict[str, Any] | None:
+        for repo in self.repos.values():
+            for posts in [*repo.reviews.values(), *repo.comments.values()]:
+                for post in posts:
+                    if post["node_id"] == node_id:
+                        return post
+        return None
+
     def _add_review(self, repo: Repo, number: int, author: dict[str, Any], state: str, body: str,
                     commit: str, comments: list[dict[str, Any]]) -> dict[str, Any]:
         with self._lock:
             rid = next(self._ids)
-            review = {"id": rid, "user": author, "body": body, "state": state,
+            review = {"id": rid, "node_id": f"PRR_{rid}", "user": author, "body": body,
+                      "state": state,
                       "commit_id": commit, "comments": comments,
                       "html_url": f"{self.url}/{repo.full_name}/pull/{number}#review-{rid}",
                       "pull_request_url": f"{self.api_url}/repos/{repo.full_name}/pulls/{number}",
@@ -450,7 +492,7 @@ class FakeGitHub:
                      ) -> dict[str, Any]:
         with self._lock:
             cid = next(self._ids)
-            comment = {"id": cid, "user": author, "body": body,
+            comment = {"id": cid, "node_id": f"IC_{cid}", "user": author, "body": body,
                        "html_url": f"{self.url}/{repo.full_name}/pull/{number}#issuecomment-{cid}",
                        "url": f"{self.api_url}/repos/{repo.full_name}/issues/comments/{cid}",
                        "issue_url": f"{self.api_url}/repos/{repo.full_name}/issues/{number}",
@@ -467,6 +509,11 @@ def _error(status: int, message: str) -> Response:
     response = jsonify({"message": message})
     response.status_code = status
     return response
+
+
+def _graphql_error(kind: str, message: str) -> Response:
+    # GraphQL reports errors with 200 and an `errors` list, as GitHub does.
+    return jsonify({"data": None, "errors": [{"type": kind, "message": message}]})
 
 
 def _merge_output(run: dict[str, Any], output: dict[str, Any] | None) -> None:

@@ -1,4 +1,5 @@
-"""GitHub's published REST description (npm @octokit/openapi): is (method, path) a real route?"""
+"""GitHub's published REST description (npm @octokit/openapi): is (method, path) a real route?
+GraphQL is one route outside it: POST /graphql."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def routes() -> tuple[list[Route], list[Route]]:
                 strict.append((method.upper(), one, template))
                 loose.append((method.upper(), many, template))
     return strict, loose
+
+
+GRAPHQL = ("POST", "/graphql")
+
+
+def allowed(method: str, path: str) -> bool:
+    """A route GitHub documents in REST, or its one GraphQL endpoint (not in that description);
+    nothing else."""
+    return (method.upper(), path.split("?", 1)[0]) == GRAPHQL or match(method, path) is not None
 
 
 def match(method: str, path: str) -> str | None:

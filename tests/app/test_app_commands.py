@@ -1,5 +1,5 @@
-"""`/infrar` comments: help, errors, permissions, apply requirements, stale heads, locks,
-apply of the reviewed plan, unlock, and clean-up on close."""
+"""`/infrar` comments: help, errors, permissions, apply requirements (approved, undiverged),
+stale heads, locks, apply of the reviewed plan, unlock, and clean-up on close."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import payloads
 from conftest import Deliveries, read_logs
 from fake_github import FakeGitHub
-from scenario import APP_PY, BASE_FILES, REPO
+from scenario import APP_PY, BASE_FILES, CONFIG, REPO
 
 
 def bodies(fake: FakeGitHub, number: int) -> list[str]:
@@ -111,3 +111,25 @@ def test_merge_applies_only_the_plan_made_for_the_merged_head(
     assert "Not applied: `production`" in report and f"made for {planned[:7]}" in report
     assert not (Path(app_env["INFRAR_LOCAL_ROOT"]) / "photos-production-uploads").exists()
     assert not fake.git.ref_exists(REPO, "refs/heads/infrar/pr-1")
+
+
+def test_apply_is_refused_while_the_branch_is_behind_its_base(
+        fake: FakeGitHub, app_env: dict[str, str], start_app, tmp_path: Path) -> None:
+    url = start_app("serve", app_env, "--server", "flask", "--embedded-workers", "2")
+    send = Deliveries(fake, url, app_env, partial(read_logs, tmp_path))
+    undiverged = CONFIG.replace("[approved, mergeable]", "[undiverged]")
+    fake.create_repo(REPO, {**BASE_FILES, ".infrar.yaml": undiverged})
+    fake.repos[REPO].permissions["alice"] = "write"
+    pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY})
+    send.send("pull_request", payloads.pull_request(fake, REPO, pull, "opened"))
+    assert "Plan: 1 to add" in fake.bot_reviews(REPO, pull.number)[-1]["body"]
+    fake.git.commit(REPO, "main", {"README.md": "# photos, moved on\n"}, message="base moves")
+
+    send.send("issue_comment", payloads.comment(fake, REPO, pull, "/infrar apply", "alice"))
+    refused = bodies(fake, pull.number)[-1]
+    assert "Not applied: <code>production</code>" in refused, refused
+    assert "1 commit(s) behind `main`" in refused and "`undiverged`" in refused
+    assert "approving review" not in refused and "mergeable" not in refused
+    assert fake.repos[REPO].comments[pull.number][0]["reactions_given"] == ["eyes", "confused"]
+    assert not (Path(app_env["INFRAR_LOCAL_ROOT"]) / "photos-production-uploads").exists()
+    assert any(c.path == f"/repos/{REPO}/compare/main...{pull.head_sha}" for c in fake.calls)

@@ -1,5 +1,7 @@
 """A worker killed mid-job (kill -9) and restarted finishes the job: no delivery lost, no
-comment, review or check run duplicated, and a redelivered webhook is not processed twice."""
+comment, review or check run duplicated, and a redelivered webhook is not processed twice. A
+server killed right after its 202 has the delivery and its queue message stored: it runs
+once."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from fake_github import FakeGitHub
 from scenario import APP_PY, BASE_FILES, REPO
 from sqlalchemy import select
 
+from infrar.app.queue import build_queue
 from infrar.app.settings import Settings
+from infrar.app.state import deliveries
 from infrar.app.state.db import Database
 from infrar.app.state.models import Delivery
 
@@ -46,6 +50,31 @@ def test_killed_worker_resumes_without_duplicates(fake: FakeGitHub, app_env: dic
     runs = list(fake.repos[REPO].check_runs.values())
     assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "success")]
     assert fake.git.ref_exists(REPO, "refs/heads/infrar/pr-1")
+
+
+def test_a_delivery_acknowledged_just_before_a_crash_runs_once(
+        fake: FakeGitHub, app_env: dict[str, str], start_app, tmp_path: Path) -> None:
+    url = start_app("serve", app_env, "--embedded-workers", "0")
+    server = start_app.processes[-1]
+    logs = partial(read_logs, tmp_path)
+    fake.create_repo(REPO, BASE_FILES)
+    pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY})
+    payload = payloads.pull_request(fake, REPO, pull, "opened")
+    assert fake.deliver(url, SECRET.encode(), "pull_request", payload,
+                        delivery="delivery-1").status_code == 202
+    server.kill()
+
+    settings = Settings.from_env(app_env)
+    db = Database(settings.resolved_database_url)
+    assert deliveries.status(db, "delivery-1") == deliveries.QUEUED
+    assert build_queue(settings.resolved_queue_url).pending_count() == 1
+    start_app("worker", app_env)
+    row = wait_for(lambda: _done(db, "delivery-1"), timeout=90, what="the delivery", logs=logs)
+    assert row.attempts == 1, row.attempts
+    assert len(fake.bot_reviews(REPO, pull.number)) == 1
+    url = start_app("serve", app_env, "--embedded-workers", "0")
+    assert fake.deliver(url, SECRET.encode(), "pull_request", payload,
+                        delivery="delivery-1").json()["status"] == "duplicate"
 
 
 def _done(db: Database, delivery_id: str) -> Delivery | None:

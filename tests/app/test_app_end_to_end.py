@@ -1,5 +1,6 @@
 """Pull request opened -> bot branch + review with plan -> merge -> apply on `local`, through
-the real server (gunicorn, embedded workers), real git and real Terraform, against the fake."""
+the real server (gunicorn, embedded workers), real git and real Terraform, against the fake;
+the plan and the state it leaves are stored sealed."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from functools import partial
 from pathlib import Path
 
 import payloads
-from conftest import SECRET, read_logs, wait_for
+from conftest import ENCRYPTION_KEY, SECRET, read_logs, wait_for
 from fake_github import FakeGitHub
 from scenario import APP_PY, BASE_FILES, REPO
 
+from infrar.app.crypto import Vault, parse_keys
+from infrar.app.settings import Settings
+from infrar.app.state import tfstate
+from infrar.app.state.db import Database
 from infrar.app.workflow.gitops import TRAILER
 
 
@@ -64,6 +69,15 @@ def test_pull_request_to_apply_on_merge(fake: FakeGitHub, app_env: dict[str, str
     assert (Path(app_env["INFRAR_LOCAL_ROOT"]) / "photos-production-uploads").is_dir()
     wait_for(lambda: not fake.git.ref_exists(REPO, branch), what="bot branch deletion",
              logs=logs)
+
+    # Plan archive and state are sealed: the name is in the state, but not in the database.
+    vault = Vault(parse_keys(ENCRYPTION_KEY))
+    db = Database(Settings.from_env(app_env).resolved_database_url)
+    state = tfstate.load(db, vault, repo=REPO, environment="production")
+    name = b"photos-production-uploads"
+    assert state is not None and name in state
+    stored = b"".join(p.read_bytes() for p in Path(app_env["INFRAR_DATA_DIR"]).glob("*.db*"))
+    assert stored and name not in stored
 
     tokens = list(fake.tokens)
     for path in Path(app_env["INFRAR_DATA_DIR"]).rglob("*"):

@@ -1,9 +1,11 @@
-"""The GitHub client against the fake: token caching, idempotent and split posting."""
+"""The GitHub client against the fake: token caching, idempotent and split posting, earlier
+reviews hidden (GraphQL) or, where GitHub cannot, edited."""
 
 from __future__ import annotations
 
 import pytest
 from fake_github import FakeGitHub
+from openapi_routes import allowed
 from scenario import BASE_FILES, REPO
 
 from infrar.app.github.auth import InstallationTokens
@@ -63,10 +65,56 @@ def test_long_output_is_split_and_reposting_is_idempotent(fake: FakeGitHub,
     for text in [reviews[0]["body"]] + [c["body"] for c in comments]:
         assert len(text) <= GITHUB_COMMENT_LIMIT
         assert text.count("<details") == text.count("</details>")
-    publish_review(client, pull.number, key="k2", head_sha=pull.head_sha, body="## Small\n",
+
+
+def big_plan() -> str:
+    table = "".join(f"| row {i} | {'v' * 80} |\n" for i in range(1000))
+    return f"## First plan\n\n| a | b |\n| --- | --- |\n{table}"
+
+
+def graphql_calls(fake: FakeGitHub) -> int:
+    return sum((c.method, c.path) == ("POST", "/graphql") for c in fake.calls)
+
+
+def test_earlier_reviews_are_hidden_as_outdated(fake: FakeGitHub, client: GitHubClient) -> None:
+    pull = fake.open_pull(REPO, "feature", {"src/x.py": "x = 1\n"})
+    publish_review(client, pull.number, key="k1", head_sha=pull.head_sha, body=big_plan(),
                    comments=[])
-    reviews = fake.bot_reviews(REPO, 1)
-    assert "superseded" in reviews[0]["body"] and fake.bot_comments(REPO, 1) == []
+    first, parts = fake.bot_reviews(REPO, 1)[0], fake.bot_comments(REPO, 1)
+    assert parts, "the first plan continues in comments"
+    publish_review(client, pull.number, key="k2", head_sha=pull.head_sha, body="## Second\n",
+                   comments=[])
+    hidden = {n for n, why in fake.minimized.items() if why == "OUTDATED"}
+    assert hidden == {first["node_id"], *(c["node_id"] for c in parts)}
+    old = fake.bot_reviews(REPO, 1)[0]
+    assert "## First plan" in old["body"] and "row 3 " in old["body"]  # kept, only hidden
+    assert "Outdated: superseded" not in old["body"]
+    assert fake.bot_comments(REPO, 1) == parts
+    calls = graphql_calls(fake)
+    publish_review(client, pull.number, key="k3", head_sha=pull.head_sha, body="## Third\n",
+                   comments=[])
+    assert graphql_calls(fake) == calls + 1  # only the second review: each is hidden once
+    assert fake.bot_reviews(REPO, 1)[1]["node_id"] in fake.minimized
+
+
+def test_where_github_cannot_hide_a_review_it_is_edited(fake: FakeGitHub,
+                                                       client: GitHubClient) -> None:
+    fake.minimizable.discard("PRR")  # as on a GitHub Enterprise Server without it
+    pull = fake.open_pull(REPO, "feature", {"src/x.py": "x = 1\n"})
+    publish_review(client, pull.number, key="k1", head_sha=pull.head_sha, body=big_plan(),
+                   comments=[])
+    publish_review(client, pull.number, key="k2", head_sha=pull.head_sha, body="## Second\n",
+                   comments=[])
+    old = fake.bot_reviews(REPO, 1)[0]
+    assert "Outdated: superseded by" in old["body"] and "## First plan" not in old["body"]
+    assert fake.minimized == {} and fake.bot_comments(REPO, 1) == []
+    assert graphql_calls(fake) == 1
+
+
+def test_graphql_is_the_one_route_outside_the_rest_description() -> None:
+    assert allowed("POST", "/graphql") and allowed("GET", "/repos/a/b/pulls/1")
+    assert not allowed("GET", "/graphql") and not allowed("POST", "/graphql/x")
+    assert not allowed("POST", "/api/graphql") and not allowed("GET", "/no/such/route")
 
 
 def test_comments_are_updated_in_place(fake: FakeGitHub, client: GitHubClient) -> None:

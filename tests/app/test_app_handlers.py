@@ -52,7 +52,8 @@ def test_installation_events_keep_the_table_current(runtime: Runtime) -> None:
     deleted = payloads.example("installation", "deleted")
     deleted["installation"]["id"] = inst
     dispatch(runtime, "installation", deleted)
-    assert installations.get(runtime.db, inst) is None and installations.repos(runtime.db, inst) == []
+    assert installations.get(runtime.db, inst) is None
+    assert installations.repos(runtime.db, inst) == []
 
 
 def test_undiverged_requirement_counts_commits_behind(fake: FakeGitHub) -> None:

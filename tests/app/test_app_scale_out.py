@@ -3,56 +3,13 @@ process and a separate worker process sharing them. In CI a missing service fail
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import payloads
-import pytest
-from conftest import SECRET, read_logs, unavailable, wait_for
+from conftest import SECRET, read_logs, wait_for
 from fake_github import FakeGitHub
 from scenario import APP_PY, BASE_FILES, REPO
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-REDIS = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"infrar_app_{secrets.token_hex(6)}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - reported as skip or failure
-        unavailable(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
-    queue = f"infrar-test-{secrets.token_hex(6)}"
-    try:
-        yield f"{REDIS}?queue={queue}"
-    finally:
-        for key in client.scan_iter(f"*{queue}*"):
-            client.delete(key)
-        client.close()
 
 
 def test_plan_review_on_redis_and_postgres(fake: FakeGitHub, app_env: dict[str, str], start_app,
