@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from infrar.cli.check import plural
 from infrar.engine.diagnostics import Diagnostic, EngineError
@@ -26,6 +26,10 @@ from infrar.engine.terraform.markdown import (
     fence,
     split_markdown,
 )
+
+if TYPE_CHECKING:
+    from infrar.engine.config import Target
+    from infrar.engine.infra.runs import PreparedRun
 
 COMMANDS = ("check", "transform", "plan", "apply", "comment")
 OUTPUTS = ("changed", "to-add", "to-change", "to-destroy", "plan-digest", "summary", "report")
@@ -225,22 +229,16 @@ def run_transform(inputs: Inputs, environ: Mapping[str, str]) -> Result:
 
 def run_plan(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     from infrar.engine.infra.runs import run_plan as plan
-    from infrar.engine.terraform import render_markdown
 
-    target, generation, workdir, env = _prepare(inputs)
-    outcome = _terraform(lambda: plan(generation, workdir=workdir, env=env))
+    target, prepared = _prepare(inputs)
+    outcome = _terraform(lambda: plan(prepared.generation, workdir=prepared.workdir,
+                                      env=prepared.env))
     summary = outcome.summary
     title = f"Infrar plan: {target.provider} / {target.environment}"
-    # render_markdown prints "Estimated cost: …"; the headline says it already.
-    cost = "monthly " + outcome.cost.headline.removeprefix("Estimated monthly cost: ")
-    markdown = render_markdown(summary, title=title, cost=cost,
-                               diagnostics=[str(w) for w in generation.warnings])
-    digest = outcome.result.digest.sha256
-    markdown += f"\nPlan digest: {code(digest)}\n"
-    return Result(title, markdown, outputs={
+    return Result(title, outcome.markdown(title), outputs={
         "changed": str(not summary.no_changes).lower(), "to-add": str(summary.add),
         "to-change": str(summary.change), "to-destroy": str(summary.destroy),
-        "plan-digest": digest, "summary": summary.headline})
+        "plan-digest": outcome.digest, "summary": summary.headline})
 
 
 def run_apply(inputs: Inputs, environ: Mapping[str, str]) -> Result:
@@ -248,12 +246,13 @@ def run_apply(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     from infrar.engine.infra.runs import run_apply as apply
     from infrar.engine.terraform.runner import digest_path
 
-    target, generation, workdir, env = _prepare(inputs)
+    target, prepared = _prepare(inputs)
     digest = ""
-    recorded = digest_path(workdir / PLAN_FILE)
+    recorded = digest_path(prepared.workdir / PLAN_FILE)
     if recorded.is_file():
         digest = str(json.loads(recorded.read_text(encoding="utf-8")).get("sha256", ""))
-    applied = _terraform(lambda: apply(generation, workdir=workdir, env=env))
+    applied = _terraform(lambda: apply(prepared.generation, workdir=prepared.workdir,
+                                       env=prepared.env))
     title = f"Infrar apply: {target.provider} / {target.environment}: applied"
     tail = applied.output.strip().splitlines()[-40:]
     markdown = "\n".join([f"### {escape_html(title)}", "", f"Plan digest: {code(digest)}", "",
@@ -293,27 +292,20 @@ COMMAND_RUNNERS: dict[str, Callable[[Inputs, Mapping[str, str]], Result]] = {
 }
 
 
-def _prepare(inputs: Inputs) -> tuple[Any, Any, Path, dict[str, str]]:
-    """Target, generated Terraform, working folder and Terraform environment, as `infrar plan`
-    prepares them (cloud credentials come from the job's environment)."""
+def _prepare(inputs: Inputs) -> tuple[Target, PreparedRun]:
+    """The target, and what Terraform runs on, as `infrar plan` prepares them (cloud
+    credentials come from the job's environment)."""
     from infrar.cli.commands.common import source_paths
     from infrar.engine.config import load_project_config, resolve_target
-    from infrar.engine.infra.generate import generate_paths
-    from infrar.engine.infra.runs import default_workdir, terraform_environment
+    from infrar.engine.infra.runs import GenerationFailed, prepare_run
 
     config = load_project_config(start=Path.cwd())
     target = resolve_target(config, environment=inputs.environment, provider=inputs.provider,
                             fallback_provider=os.environ.get("INFRAR_PROVIDER") or "local")
-    root = config.root.resolve()
-    workdir = default_workdir(root, target.environment).resolve()
-    generation = generate_paths(source_paths((), config), target=target,
-                                project_dir=Path(os.path.relpath(root, workdir)).as_posix())
-    errors = [d for d in generation.diagnostics if d.severity == "error"]
-    if errors:
-        raise _Diagnostics(errors)
-    env = terraform_environment(generation.plugin.provider_sources, project_root=root,
-                                environ=os.environ)
-    return target, generation, workdir, env
+    try:
+        return target, prepare_run(target, source_paths((), config), environ=os.environ)
+    except GenerationFailed as exc:
+        raise _Diagnostics(exc.errors) from None
 
 
 class _Diagnostics(EngineError):

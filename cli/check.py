@@ -55,9 +55,9 @@ def output_dir(config: ProjectConfig) -> Path | None:
 
 def source_paths(config: ProjectConfig) -> list[Path]:
     """`paths:` of .infrar.yaml (default: the project folder), resolved."""
-    from infrar.cli.commands.common import source_paths as configured
-
-    return [p.resolve() for p in configured((), config)]
+    # As commands.common.source_paths, which is not imported: it loads the plugin catalog.
+    configured = [config.root / p for p in config.paths] or [config.root]
+    return [p.resolve() for p in configured]
 
 
 def in_scope(files: Iterable[Path], config: ProjectConfig) -> list[Path]:

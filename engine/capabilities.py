@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.rules import Block, parse_block
@@ -40,6 +41,7 @@ class Capability:
         return inspect.signature(self.functions[operation])
 
 
+@cache  # the installed SDK's folders; asked for every analysed module
 def known_capabilities() -> list[str]:
     root = Path(importlib.import_module(PACKAGE).__file__ or "").parent
     return sorted(p.parent.name for p in root.glob("*/portable.yaml"))

@@ -1,33 +1,80 @@
-"""JSON Schema validation of YAML documents, reporting file, YAML path and line."""
+"""JSON Schema validation of YAML documents, reporting file, YAML path and line.
+
+A document found valid is remembered, in the process and in the user's cache folder, under a
+digest of its content, the schemas and the engine version: the pre-commit hook then validates
+the same configuration and rules on every commit without importing jsonschema. Only successes
+are remembered, so every problem is always found by jsonschema itself.
+"""
 
 from __future__ import annotations
 
-import json
+import hashlib
 from functools import cache
-from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from referencing import Registry, Resource
-
+from infrar import __version__
+from infrar.engine import diskcache
 from infrar.engine.yamlio import YamlDocument, format_yaml_path
+
+if TYPE_CHECKING:
+    from referencing import Registry
+
+CACHE_KIND = "valid"
+_known_valid: set[str] = set()
+
+
+@cache
+def _schema_texts() -> dict[str, str]:
+    folder = Path(__file__).parent / "schemas"
+    return {entry.name.removesuffix(".schema.json"): entry.read_text(encoding="utf-8")
+            for entry in folder.glob("*.schema.json")}
+
+
+@cache
+def _schemas_digest() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for name, text in sorted(_schema_texts().items()):
+        digest.update(f"\0{name}\0{text}".encode())
+    return digest.hexdigest()
 
 
 @cache
 def _registry() -> tuple[Registry, dict[str, dict[str, Any]]]:
-    by_name: dict[str, dict[str, Any]] = {}
-    folder = resources.files("infrar.engine").joinpath("schemas")
-    for entry in folder.iterdir():
-        if entry.name.endswith(".schema.json"):
-            by_name[entry.name.removesuffix(".schema.json")] = json.loads(entry.read_text())
+    import json
+
+    from referencing import Registry, Resource
+
+    by_name = {name: json.loads(text) for name, text in _schema_texts().items()}
     registry: Registry = Registry().with_resources(
         (schema["$id"], Resource.from_contents(schema)) for schema in by_name.values()
     )
     return registry, by_name
 
 
+def _validity_key(data: Any, schema_name: str) -> str:
+    # repr tells apart every value YAML loads (1, 1.0, True, "1", dates...); a value whose
+    # repr varies between runs only ever misses the cache.
+    text = f"{_schemas_digest()}\0{schema_name}\0{data!r}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def schema_errors(doc: YamlDocument, schema_name: str) -> list[str]:
     """Every schema violation in `doc`, as `file:line: yaml.path: message`, in document order."""
+    key = _validity_key(doc.data, schema_name)
+    if key in _known_valid or diskcache.read(CACHE_KIND, key) == b"":
+        _known_valid.add(key)
+        return []
+    found = _validate(doc, schema_name)
+    if not found:
+        _known_valid.add(key)
+        diskcache.write(CACHE_KIND, key)
+    return found
+
+
+def _validate(doc: YamlDocument, schema_name: str) -> list[str]:
+    import jsonschema
+
     registry, by_name = _registry()
     validator = jsonschema.Draft202012Validator(by_name[schema_name], registry=registry)
     found = []

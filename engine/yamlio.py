@@ -1,14 +1,25 @@
-"""Safe YAML loading that remembers the line of every value, for precise error messages."""
+"""Safe YAML loading that remembers the line of every value, for precise error messages.
+
+Parsed documents are kept in the user's cache folder, under a digest of their text and of the
+parser's code: the pre-commit hook reads the same configuration and rules on every commit, and
+a document read back from the cache needs no PyYAML import. Only documents that parse, and
+whose values JSON keeps exactly, are kept; errors always come from the parser.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from infrar.engine import diskcache
 
 YamlPath = tuple[str | int, ...]
+
+CACHE_KIND = "yaml"
 
 
 class YamlError(Exception):
@@ -40,35 +51,58 @@ def load_yaml(path: Path) -> YamlDocument:
 
 
 def parse_yaml(text: str, path: Path) -> YamlDocument:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise YamlError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    doc = YamlDocument(path=path, data=None)
-    if node is not None:
-        doc.data = _convert(node, (), doc.lines, path)
+    key = _cache_key(text)
+    cached = _cached(key, path) if key else None
+    if cached is not None:
+        return cached
+    from infrar.engine.yamlparser import parse
+
+    doc = parse(text, path)
+    if key:
+        _remember(key, doc)
     return doc
 
 
-def _convert(node: yaml.Node, where: YamlPath, lines: dict[YamlPath, int], path: Path) -> Any:
-    lines[where] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if key in result:
-                raise YamlError(path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            result[key] = _convert(value_node, (*where, key), lines, path)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*where, i), lines, path) for i, item in enumerate(node.value)]
-    return _scalar(node)
+@cache
+def _parser_digest() -> str | None:
+    """Of this module and the parser's: a change to either makes earlier entries unreachable."""
+    digest = hashlib.sha256()
+    for name in ("yamlio.py", "yamlparser.py"):
+        try:
+            digest.update(Path(__file__).with_name(name).read_bytes())
+        except OSError:
+            return None
+    return digest.hexdigest()
 
 
-def _scalar(node: yaml.Node) -> Any:
-    return yaml.SafeLoader("").construct_object(node)  # type: ignore[no-untyped-call]
+def _cache_key(text: str) -> str | None:
+    parser = _parser_digest()
+    if parser is None:
+        return None
+    return hashlib.sha256(f"{parser}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _remember(key: str, doc: YamlDocument) -> None:
+    entry = {"data": doc.data, "lines": [[list(where), line] for where, line in doc.lines.items()]}
+    try:
+        encoded = json.dumps(entry, ensure_ascii=False, allow_nan=False)
+        exact = json.loads(encoded) == entry  # not so for dates, or keys that are not strings
+        if exact:
+            diskcache.write(CACHE_KIND, key, encoded.encode())
+    except (TypeError, ValueError):
+        pass
+
+
+def _cached(key: str, path: Path) -> YamlDocument | None:
+    stored = diskcache.read(CACHE_KIND, key)
+    if stored is None:
+        return None
+    try:
+        entry = json.loads(stored)
+        lines = {tuple(where): line for where, line in entry["lines"]}
+        return YamlDocument(path=path, data=entry["data"], lines=lines)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def format_yaml_path(where: YamlPath) -> str:

@@ -1,7 +1,10 @@
-"""`infrar generate`, `infrar plan`, `infrar apply`: the Terraform a program needs, and runs of it."""
+"""`infrar generate`, `infrar plan`, `infrar apply`: the Terraform a program needs, and runs of
+it."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -26,17 +29,17 @@ from infrar.engine.config import Target
 from infrar.engine.infra.credentials import credentials_for, require
 from infrar.engine.infra.generate import Generation, generate_paths, write_generated
 from infrar.engine.infra.runs import (
-    default_workdir,
+    GenerationFailed,
+    PreparedRun,
+    prepare_run,
     run_apply,
     run_plan,
-    terraform_environment,
 )
 from infrar.engine.terraform import (
     OfflineSetupError,
     StalePlanError,
     TerraformError,
     TerraformNotFoundError,
-    render_markdown,
 )
 from infrar.engine.terraform.redaction import redact
 
@@ -69,20 +72,28 @@ def _generate(paths: tuple[Path, ...], target: Target, project_dir: str) -> Gene
 
 def _prepare(paths: tuple[Path, ...], target: Target, workdir: Path | None,
              auth_method: str | None, credentials_file: Path | None
-             ) -> tuple[Generation, Path, dict[str, str], tuple[str, ...]]:
-    root = target.config.root
-    workdir = (workdir or default_workdir(root, target.environment)).resolve()
-    result = _generate(paths, target, os.path.relpath(root.resolve(), workdir))
-    env: dict[str, str] = {}
-    secrets: tuple[str, ...] = ()
-    if auth_method:
-        method = common_auth_method(target.provider, auth_method)
-        credentials = guard(lambda: require(credentials_for(
-            method, environ=os.environ, file=credentials_file)))
-        env, secrets = dict(credentials.environment), credentials.secrets
-    env = {**guard(lambda: terraform_environment(
-        result.plugin.provider_sources, project_root=root, environ=os.environ)), **env}
-    return result, workdir, env, secrets
+             ) -> tuple[PreparedRun, tuple[str, ...]]:
+    """The generated Terraform, its folder and environment (with the credentials of
+    `auth_method`), and the secrets to keep out of what is printed."""
+    prepared = guard(lambda: _prepare_run(paths, target, workdir))
+    if not auth_method:
+        return prepared, ()
+    method = common_auth_method(target.provider, auth_method)
+    credentials = guard(lambda: require(credentials_for(
+        method, environ=os.environ, file=credentials_file)))
+    env = {**prepared.env, **credentials.environment}
+    return dataclasses.replace(prepared, env=env), credentials.secrets
+
+
+def _prepare_run(paths: tuple[Path, ...], target: Target, workdir: Path | None) -> PreparedRun:
+    try:
+        prepared = prepare_run(target, source_paths(paths, target.config),
+                               environ=os.environ, workdir=workdir)
+    except GenerationFailed as exc:
+        report(exc.diagnostics)  # prints them all, then stops
+        raise
+    report(prepared.generation.diagnostics)
+    return prepared
 
 
 @cli.command()
@@ -90,24 +101,31 @@ def _prepare(paths: tuple[Path, ...], target: Target, workdir: Path | None,
 @target_options
 @run_options
 @click.option("--markdown", is_flag=True, help="Print the summary as Markdown (for comments).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON: counts, each resource's action, the saved plan "
+                   "and its digest, the estimated cost and the diagnostics.")
 def plan(paths: tuple[Path, ...], provider: str | None, environment: str | None,
          region: str | None, config_file: Path | None, workdir: Path | None,
-         auth_method: str | None, credentials_file: Path | None, markdown: bool) -> None:
+         auth_method: str | None, credentials_file: Path | None, markdown: bool,
+         as_json: bool) -> None:
     """Generate, then plan into a saved plan and print its summary and estimated cost."""
+    if markdown and as_json:
+        raise click.UsageError("--markdown and --json are alternatives; choose one")
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
-    result, workdir, env, secrets = _prepare(paths, target, workdir, auth_method,
-                                             credentials_file)
+    prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
     try:
-        outcome = run_plan(result, workdir=workdir, env=env, secrets=secrets)
+        outcome = run_plan(prepared.generation, workdir=prepared.workdir, env=prepared.env,
+                           secrets=secrets)
     except _RUN_ERRORS as exc:
         fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
-    if markdown:
+    if as_json:
+        click.echo(json.dumps(outcome.as_json(secrets), indent=2))
+    elif markdown:
         title = f"infrar plan: {target.provider} / {target.environment}"
-        text = render_markdown(outcome.summary, title=title, cost=outcome.cost.brief)
+        click.echo(outcome.markdown(title, secrets), nl=False)
     else:
-        text = outcome.text()
-    click.echo(redact(text, secrets), nl=False)
+        click.echo(outcome.text(secrets), nl=False)
 
 
 @cli.command()
@@ -120,10 +138,10 @@ def apply(paths: tuple[Path, ...], provider: str | None, environment: str | None
     """Apply the saved plan of `infrar plan`, if the code still generates what was planned."""
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
-    result, workdir, env, secrets = _prepare(paths, target, workdir, auth_method,
-                                             credentials_file)
+    prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
     try:
-        applied = run_apply(result, workdir=workdir, env=env, secrets=secrets)
+        applied = run_apply(prepared.generation, workdir=prepared.workdir, env=prepared.env,
+                            secrets=secrets)
     except _RUN_ERRORS as exc:
         fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
     click.echo(redact(applied.output, secrets), nl=False)

@@ -44,18 +44,39 @@ class CostEstimate:
 
     @property
     def headline(self) -> str:
-        return f"Estimated monthly cost: {self.brief}"
+        """The estimate under its own label: "Estimated monthly cost: 2.00 USD; ..."."""
+        return f"Estimated monthly cost: {self._amount()}{self._basis()}"
 
     @property
     def brief(self) -> str:
-        text = _money(self.after, self.currency)
+        """The estimate without a label, for a report that labels it ("Estimated cost: ...")."""
+        return f"{self._amount(' a month')}{self._basis()}"
+
+    def _amount(self, period: str = "") -> str:
+        text = _money(self.after, self.currency) + period
         if self.delta:
             sign = "+" if self.delta > 0 else "-"
             text += f" ({sign}{_money(abs(self.delta), self.currency)} with this plan)"
-        text += f"; fixed prices as of {self.as_of}, usage billed on top"
+        return text
+
+    def _basis(self) -> str:
+        text = f"; fixed prices as of {self.as_of}, usage billed on top"
         if self.unpriced:
             text += f"; no price data for {', '.join(self.unpriced)}"
         return text
+
+
+def cost_json(cost: CostEstimate) -> dict[str, Any]:
+    """The estimate as `infrar plan --json` reports it; amounts are per month."""
+    return {
+        "text": cost.headline, "currency": cost.currency, "prices_as_of": cost.as_of,
+        "monthly": float(cost.after), "monthly_before": float(cost.before),
+        "delta": round(cost.delta, 2),
+        "lines": [{"type": line.type, "count": line.count, "monthly_each": line.monthly_each,
+                   "monthly": round(line.monthly, 2), "notes": line.notes}
+                  for line in cost.lines],
+        "unpriced": list(cost.unpriced),
+    }
 
 
 def estimate(plan: Mapping[str, Any], pricing: Pricing) -> CostEstimate:

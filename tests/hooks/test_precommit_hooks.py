@@ -7,7 +7,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from precommit_repos import UserRepo
 from repo_snapshot import ROOT
 
@@ -128,11 +130,16 @@ def test_validate_plugins_names_the_missing_file(user_repo: UserRepo) -> None:
     assert "acme/regions.yaml: missing required file" in done.stdout
 
 
-def test_check_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
+def _hook_bench() -> Any:
     spec = importlib.util.spec_from_file_location("hook_bench", ROOT / "bench" / "hook_bench.py")
     assert spec and spec.loader
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_check_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
+    bench = _hook_bench()
     (tmp_path / "app.py").write_text(GOOD)
     command = [sys.executable, "-c", "from infrar.cli.check import main; main()", "app.py",
                "-p", "aws", "-p", "gcp", "-p", "local"]
@@ -141,3 +148,20 @@ def test_check_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
     leaked = sorted(m for m in imported if any(m == f or m.startswith(f + ".")
                                                for f in bench.FORBIDDEN))
     assert leaked == []
+
+
+def test_check_validates_what_it_validated_before_without_jsonschema(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = _hook_bench()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".infrar.yaml").write_text("version: 1\nprovider: aws\n")
+    (project / "app.py").write_text(GOOD)
+    command = [sys.executable, "-c", "from infrar.cli.check import main; main()", "app.py"]
+    first, second = (bench.imported_modules(command, project) for _ in range(2))
+    assert "jsonschema" in first and "infrar.engine.transform" in second
+    assert "jsonschema" not in second  # the config, rules and capability were known valid
+    (project / ".infrar.yaml").write_text("version: 1\nprovider: 7\n")
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "provider: 7 is not of type 'string'" in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,13 @@ from infra_support import copy_provider
 
 from infrar.engine.infra.catalog import load_plugin
 from infrar.engine.infra.cost import estimate
-from infrar.engine.infra.runs import PLAN_FILE, default_workdir, terraform_environment
+from infrar.engine.infra.runs import (
+    PLAN_FILE,
+    PlanOutcome,
+    default_workdir,
+    terraform_environment,
+)
+from infrar.engine.terraform import PlanDigest, PlanResult, summarize_plan
 from infrar.engine.terraform.offline import NULL_PROVIDER_ADDRESS
 
 
@@ -84,7 +91,43 @@ def test_plan_markdown_and_dynamic_name_needs_a_value(project, run, terraform) -
     planned = run("plan", "-e", "dev", "--markdown")
     assert planned.exit_code == 0, planned.output
     assert planned.output.startswith("### infrar plan: local / dev")
-    assert "Estimated cost: 0.00 USD" in planned.output
+    assert "\nEstimated cost: 0.00 USD a month&#59; fixed prices as of" in planned.output
+    assert planned.output.count("Estimated") == 1
+    digest = json.loads((default_workdir(project.root, "dev") / f"{PLAN_FILE}.digest.json")
+                        .read_text())["sha256"]
+    assert f"Plan digest: <code>{digest}</code>" in planned.output
+
+
+def test_plan_json_reports_the_plan_for_programs(project, run, terraform, monkeypatch) -> None:
+    project.write("src/dynamic.py",
+                  'import os\nfrom infrar.storage import read\nread(os.environ["B"], "k")\n')
+    monkeypatch.setenv("TF_VAR_bucket_src_dynamic_py_3", "from-env")
+    planned = run("plan", "-e", "dev", "--json")
+    assert planned.exit_code == 0, planned.output
+    report = json.loads(planned.stdout)
+    assert report["summary"] == {"headline": "Plan: 4 to add, 0 to change, 0 to destroy.",
+                                 "no_changes": False, "add": 4, "change": 0, "destroy": 0}
+    actions = {r["address"]: r["action"] for r in report["resources"]}
+    assert actions['module.storage.null_resource.bucket["uploads"]'] == "create"
+    assert set(actions.values()) == {"create"} and len(actions) == 4
+    assert {"path": "id", "before": None, "after": "(known after apply)"} in \
+        report["resources"][0]["changes"]
+    workdir = default_workdir(project.root, "dev")
+    recorded = json.loads((workdir / f"{PLAN_FILE}.digest.json").read_text())["sha256"]
+    assert report["plan"] == {"file": str(workdir / PLAN_FILE), "digest": recorded}
+    cost = report["cost"]
+    assert cost["text"].startswith("Estimated monthly cost: 0.00 USD; fixed prices as of")
+    assert (cost["currency"], cost["monthly"], cost["delta"]) == ("USD", 0.0, 0.0)
+    assert [(line["type"], line["count"]) for line in cost["lines"]] == [("null_resource", 4)]
+    [warning] = report["diagnostics"]
+    assert (warning["severity"], warning["code"], warning["line"]) == \
+        ("warning", "dynamic-name", 3)
+    assert warning["path"].endswith("dynamic.py")
+
+
+def test_plan_json_and_markdown_are_alternatives(project, run) -> None:
+    both = run("plan", "-e", "dev", "--json", "--markdown")
+    assert both.exit_code == 2 and "choose one" in both.output
 
 
 def test_offline_environment_only_when_every_provider_is_mirrored(project, terraform) -> None:
@@ -114,6 +157,9 @@ def test_cost_estimate_counts_fixed_prices_before_and_after() -> None:
     assert "no price data for aws_unknown_thing" in cost.headline
     created = estimate({"resource_changes": plan["resource_changes"][:1]}, pricing)
     assert "(+1.00 USD with this plan)" in created.headline
+    # Without a label of its own, for reports that label it.
+    assert created.brief.startswith("1.00 USD a month (+1.00 USD with this plan); fixed prices")
+    assert created.headline == "Estimated monthly cost: " + created.brief.replace(" a month", "")
 
 
 def test_plan_output_never_shows_a_secret_credential(project, run, terraform, monkeypatch,
@@ -130,9 +176,35 @@ def test_plan_output_never_shows_a_secret_credential(project, run, terraform, mo
     assert planned.exit_code == 0, planned.output
     assert "triggers.folder" in planned.output
     assert secret not in planned.output and "(redacted)" in planned.output
+    as_json = run("plan", "-e", "dev", "--auth-method", "filesystem", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert secret not in as_json.output
+    folders = [c["after"] for r in json.loads(as_json.stdout)["resources"]
+               for c in r["changes"] if c["path"] == "triggers.folder"]
+    assert folders and all("(redacted)" in f for f in folders)
     checked = run("credentials", "check", "-p", "local", "-m", "filesystem")
     assert checked.exit_code == 0 and secret not in checked.output
     assert "INFRAR_LOCAL_ROOT=********" in checked.output
+
+
+def test_every_plan_format_redacts_secrets_as_the_summary_shows_them(tmp_path: Path) -> None:
+    secret = 'zq"xj\\vk'  # a summary shows it as zq\"xj\\\\vk, inside a JSON string
+    plan = {"resource_changes": [{
+        "address": "x.y", "type": "aws_kms_key", "mode": "managed",
+        "change": {"actions": ["create"], "after": {"note": f"key {secret}",
+                                                    "token": "hidden-value"},
+                   "after_sensitive": {"token": True}}}]}
+    digest = PlanDigest("0" * 64, "1" * 64, {})
+    result = PlanResult(tmp_path, tmp_path / PLAN_FILE, tmp_path / "d.json", digest, True, "", 0)
+    outcome = PlanOutcome(tmp_path, result, summarize_plan(plan),
+                          estimate(plan, load_plugin("aws").pricing))
+    as_json = json.dumps(outcome.as_json([secret]))
+    for shown in (as_json, outcome.text([secret]), outcome.markdown("t", [secret])):
+        assert "zq" not in shown and "vk" not in shown and "hidden-value" not in shown
+        assert "key (redacted)" in shown
+    changes = {c["path"]: c["after"] for c in json.loads(as_json)["resources"][0]["changes"]}
+    assert changes == {"note": '"key (redacted)"', "token": "(sensitive)"}
+    assert json.loads(as_json)["plan"]["digest"] == digest.sha256
 
 
 @pytest.fixture(autouse=True)
