@@ -36,7 +36,3 @@ class InstallationTokens:
                 cached = _Cached(granted.token, granted.expires_at.timestamp())
                 self._cache[installation_id] = cached
             return cached.token
-
-    def forget(self, installation_id: int) -> None:
-        with self._lock:
-            self._cache.pop(installation_id, None)

@@ -22,13 +22,6 @@ def upsert(db: Database, *, installation_id: int, account: str, account_type: st
         row.suspended, row.updated_at = suspended, now()
 
 
-def set_suspended(db: Database, installation_id: int, suspended: bool) -> None:
-    with db.session() as s:
-        row = s.get(Installation, installation_id)
-        if row is not None:
-            row.suspended, row.updated_at = suspended, now()
-
-
 def remove(db: Database, installation_id: int) -> None:
     with db.session() as s:
         s.execute(delete(InstallationRepo).where(

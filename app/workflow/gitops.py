@@ -86,13 +86,6 @@ def push_branch(work: Checkout, *, branch: str, token: str) -> None:
         work.repo.git.push("--force", "origin", f"HEAD:refs/heads/{branch}")
 
 
-def source_sha(message: str) -> str | None:
-    for line in reversed(message.strip().splitlines()):
-        if line.startswith(f"{TRAILER}:"):
-            return line.split(":", 1)[1].strip()
-    return None
-
-
 def file_at_branch(work: Checkout, *, branch: str, path: str, token: str) -> bytes | None:
     """A file as it is on `branch` of the remote, or None when the branch or file is absent."""
     try:

@@ -278,25 +278,3 @@ def template_problems(plugin: ProviderPlugin) -> list[str]:
             except EngineError as exc:
                 problems.append(str(exc))
     return sorted(set(problems))
-
-
-@dataclass(frozen=True)
-class WrittenTerraform:
-    """What `generate_terraform` did: the files written, or the errors that stopped it."""
-
-    files: tuple[str, ...]
-    diagnostics: tuple[Diagnostic, ...]
-    """Errors only: when there are any, nothing was written."""
-    warnings: tuple[Diagnostic, ...]
-
-
-def generate_terraform(*, source_root: Path, target: Target, out_dir: Path) -> WrittenTerraform:
-    """Generate for the configured paths of a checkout and write the result into `out_dir`."""
-    roots = [source_root / p for p in target.config.paths] or [source_root]
-    project_dir = os.path.relpath(source_root.resolve(), out_dir.resolve())
-    result = generate_paths(roots, target=target, project_dir=Path(project_dir).as_posix())
-    errors = tuple(d for d in result.diagnostics if d.severity == "error")
-    if not errors:
-        write_generated(out_dir, result.files)
-    return WrittenTerraform(tuple(result.files) if not errors else (), errors,
-                            tuple(result.warnings))

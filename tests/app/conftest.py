@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import signal
@@ -18,6 +17,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from app_support import ENCRYPTION_KEY, SECRET
 from fake_github import FakeGitHub
 from openapi_routes import DESCRIPTION, allowed
 
@@ -25,9 +25,6 @@ from infrar.engine.terraform import find_packaged_null_provider, find_packaged_t
 from infrar.engine.terraform.offline import offline_environment
 
 HERE = Path(__file__).parent
-SECRET = "test-webhook-secret"
-ENCRYPTION_KEY = base64.b64encode(b"k" * 32).decode()
-IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 def free_port() -> int:
@@ -39,9 +36,7 @@ def free_port() -> int:
 
 
 def unavailable(reason: str) -> None:
-    """Fail in CI (the service must be there), skip on a developer machine."""
-    if IN_CI:
-        pytest.fail(reason, pytrace=False)
+    """Skip on a developer machine; tests/conftest.py turns the skip into a failure in CI."""
     pytest.skip(reason)
 
 
@@ -143,50 +138,6 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield start
     for proc in started:
         proc.stop()
-
-
-def read_logs(folder: Path) -> str:
-    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*.log")))
-
-
-def wait_for(condition: Callable[[], Any], *, timeout: float = 60, what: str = "condition",
-             logs: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{logs()}")
-
-
-class Deliveries:
-    """Send deliveries to a running App and wait until its workers have finished them."""
-
-    def __init__(self, fake: FakeGitHub, url: str, env: dict[str, str],
-                 logs: Callable[[], str]) -> None:
-        from infrar.app.settings import Settings
-        from infrar.app.state.db import Database
-
-        self.fake, self.url, self.logs = fake, url, logs
-        self.db = Database(Settings.from_env(env).resolved_database_url)
-        self.count = 0
-
-    def send(self, event: str, payload: dict[str, Any], *, wait: bool = True) -> str:
-        self.count += 1
-        delivery = f"delivery-{self.count}"
-        answer = self.fake.deliver(self.url, SECRET.encode(), event, payload, delivery=delivery)
-        assert answer.status_code == 202, answer.text
-        if wait:
-            self.wait(delivery)
-        return delivery
-
-    def wait(self, delivery: str) -> None:
-        from infrar.app.state import deliveries
-
-        wait_for(lambda: deliveries.status(self.db, delivery) in ("done", "failed"),
-                 what=f"{delivery} to finish", logs=self.logs)
-        assert deliveries.status(self.db, delivery) == "done", self.logs()
 
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import payloads
-from conftest import Deliveries, read_logs
+from app_support import Deliveries, read_logs
 from fake_github import FakeGitHub
 from scenario import APP_PY, BASE_FILES, CONFIG, REPO
 

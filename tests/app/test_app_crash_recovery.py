@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import payloads
-from conftest import SECRET, read_logs, wait_for
+from app_support import SECRET, read_logs, wait_for
 from fake_github import FakeGitHub
 from scenario import APP_PY, BASE_FILES, REPO
 from sqlalchemy import select

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import payloads
-from conftest import ENCRYPTION_KEY, SECRET, read_logs, wait_for
+from app_support import ENCRYPTION_KEY, SECRET, read_logs, wait_for
 from fake_github import FakeGitHub
 from scenario import APP_PY, BASE_FILES, REPO
 

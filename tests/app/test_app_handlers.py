@@ -6,7 +6,7 @@ from pathlib import Path
 
 import payloads
 import pytest
-from conftest import SECRET
+from app_support import SECRET
 from fake_github import FakeGitHub
 from scenario import BASE_FILES, REPO
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import payloads
 import pytest
-from conftest import SECRET
+from app_support import SECRET
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 

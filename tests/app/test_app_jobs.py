@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SECRET
+from app_support import SECRET
 from huey.exceptions import RetryTask
 
 from infrar.app.jobs import run_delivery

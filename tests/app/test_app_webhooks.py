@@ -11,7 +11,7 @@ from typing import Any
 
 import payloads
 import pytest
-from conftest import SECRET
+from app_support import SECRET
 from flask.testing import FlaskClient
 
 from infrar.app.runtime import Runtime
