@@ -92,20 +92,22 @@ class CheckReport:
         return out
 
 
-def run_check(files: list[Path], providers: tuple[str, ...]) -> CheckReport:
-    """Transform every file in memory for every provider; write nothing."""
+def run_check(files: list[Path], providers: tuple[str, ...],
+              config: ProjectConfig | None = None) -> CheckReport:
+    """Run the pipeline in memory for every provider; write nothing."""
+    from infrar.engine.config import ProjectConfig
+    from infrar.engine.pipeline import deployment_targets, run_pipeline
     from infrar.engine.plugins import get_provider
-    from infrar.engine.transform import transform_source
 
+    config = config or ProjectConfig()
     for provider in providers:
         get_provider(provider)
     problems: dict[Diagnostic, list[str]] = {}
-    for file in files:
-        data = file.read_bytes()
-        for provider in providers:
-            result = transform_source(data, path=str(file), provider=provider)
-            for diagnostic in result.diagnostics:
-                problems.setdefault(diagnostic, []).append(provider)
+    for provider in providers:
+        targets = deployment_targets(config, provider=provider)
+        result = run_pipeline(files, config=config, targets=targets)
+        for diagnostic in result.errors:
+            problems.setdefault(diagnostic, []).append(provider)
     return CheckReport(len(files), providers, problems)
 
 
@@ -122,7 +124,7 @@ def check_paths(paths: list[Path], providers: tuple[str, ...], *, start: Path) -
         candidates = [display_path(f) for f, _ in python_files(source_paths(config))]
     files = [f for f in in_scope(candidates, config) if _mentions_sdk(f)]
     chosen = providers or configured_providers(config) or (default_provider(),)
-    report = run_check(files, chosen)
+    report = run_check(files, chosen, config)
     report.files = len(candidates)
     return report
 

@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from infrar.cli.check import display_path, in_scope, output_dir, plural, source_paths
+from infrar.cli.check import display_path, output_dir, plural, source_paths
 from infrar.engine.diagnostics import EngineError
-from infrar.engine.files import python_files, write_tree
-from infrar.engine.project import REQUIREMENTS_FILE
-from infrar.engine.transform import transform_source
+from infrar.engine.files import write_tree
 
 if TYPE_CHECKING:
     from infrar.engine.config import ProjectConfig
@@ -28,30 +26,17 @@ class Problems(Exception):
 
 def expected_output(config: ProjectConfig, *, provider: str | None = None,
                     environment: str | None = None) -> dict[Path, bytes]:
-    """What `infrar transform PATHS --out DIR` writes for the configured paths: each file
-    rewritten (or copied), and the requirements the rewritten code needs."""
-    from infrar.cli.commands.naming import transform_settings
+    """What `infrar transform --out DIR` writes for the configured paths: the transformed
+    tree of each provider, in a folder of its own."""
+    from infrar.engine.pipeline import build_files, deployment_targets, run_pipeline
 
-    roots = source_paths(config)
-    provider, namer = transform_settings(roots, provider=provider, environment=environment,
-                                         config_file=config.path)
-    files: dict[Path, bytes] = {}
-    requirements: set[str] = set()
-    problems = []
-    found = [(display_path(file), relative) for file, relative in python_files(roots)]
-    kept = set(in_scope([file for file, _ in found], config))
-    for file, relative in found:
-        if relative in files or file not in kept:
-            continue
-        data = file.read_bytes()
-        result = transform_source(data, path=str(file), provider=provider, namer=namer)
-        problems += result.diagnostics
-        files[relative] = result.output if result.changed and result.output else data
-        requirements.update(result.requirements)
-    if problems:
-        raise Problems([str(d) for d in sorted(problems)])
-    files[Path(REQUIREMENTS_FILE)] = "".join(f"{r}\n" for r in sorted(requirements)).encode()
-    return files
+    targets = deployment_targets(config, provider=provider, environment=environment)
+    roots = [display_path(p) for p in source_paths(config)]
+    result = run_pipeline(roots, config=config, targets=targets, workspace=config.root,
+                          exclude=output_dir(config))
+    if not result.ok:
+        raise Problems([str(d) for d in result.errors])
+    return build_files(result.builds)
 
 
 def stale_files(expected: dict[Path, bytes], output: Path) -> dict[Path, bytes]:

@@ -7,6 +7,7 @@ small fraction of a parse (libcst's scope metadata costs several parses per file
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from infrar.engine.capabilities import PACKAGE, Capability, module_names, symbol_table
@@ -25,6 +26,8 @@ class Scope:
     parent: Scope | None
     bound: set[str] = field(default_factory=set)
     sdk: dict[str, str] = field(default_factory=dict)
+    plain_package: bool = False
+    """Whether `import infrar[.x]` without `as` binds the package under its own name here."""
     declared_global: set[str] = field(default_factory=set)
     declared_nonlocal: set[str] = field(default_factory=set)
 
@@ -59,11 +62,15 @@ class Analysis:
     symbols: list[SymbolRef] = field(default_factory=list)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
     problems: list[tuple[ast.AST, str, str]] = field(default_factory=list)
+    package_names: list[ast.Name] = field(default_factory=list)
+    """Loads of the name `infrar` bound by `import infrar[.x]` (without `as`)."""
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     module_bound: set[str] = field(default_factory=set)
     """Names the module binds at module level (they shadow builtins for hoisted code)."""
     star_import: bool = False
     """Whether a `from <other module> import *` may bind names we cannot know."""
+    module_sdk: dict[str, str] = field(default_factory=dict)
+    """Module-level names bound to SDK names (what the module re-exports)."""
 
     def problem(self, node: ast.AST, code: str, message: str) -> None:
         self.problems.append((node, code, message))
@@ -79,9 +86,16 @@ class ParsedModule:
     diagnostics: list[Diagnostic]
 
 
-def read_module(data: bytes, path: str) -> ParsedModule | None:
-    """None when `data` cannot mention the SDK; otherwise the analysed module."""
-    if MARKER not in data:
+ReExport = Callable[[str | None, int, str], "str | None"]
+"""(module as written, relative level, name) -> the SDK name that module binds it to, or None:
+how `from .store import read` is known to import the SDK's `read` through another module."""
+
+
+def read_module(data: bytes, path: str, reexport: ReExport | None = None, *,
+                markers: tuple[bytes, ...] = (MARKER,)) -> ParsedModule | None:
+    """None when `data` cannot mention the SDK (contains none of `markers`); otherwise the
+    analysed module."""
+    if not any(marker in data for marker in markers):
         return None
     try:
         source = Source.decode(data)
@@ -89,21 +103,25 @@ def read_module(data: bytes, path: str) -> ParsedModule | None:
     except SourceError as exc:
         problem = Diagnostic(path, exc.line, exc.col, exc.code, exc.message)
         return ParsedModule(None, None, Analysis(), [problem])
-    analysis = analyse(tree)
+    analysis = analyse(tree, reexport)
     diagnostics = [source.diagnostic(path, node, code, message)
                    for node, code, message in analysis.problems]
     return ParsedModule(source, tree, analysis, diagnostics)
 
 
-def analyse(tree: ast.Module) -> Analysis:
+def analyse(tree: ast.Module, reexport: ReExport | None = None) -> Analysis:
     result = Analysis()
-    builder = _ScopeBuilder(result)
+    builder = _ScopeBuilder(result, reexport)
     builder.visit(tree)
     result.module_bound = builder.module.bound | builder.global_names
+    result.module_sdk = {n: q for n, q in builder.module.sdk.items()
+                         if n not in builder.module.bound}
     table = symbol_table()
     modules = module_names()
     for name_node, scope in builder.loads:
-        target = _lookup(scope, name_node.id)
+        target, owner = _lookup(scope, name_node.id)
+        if owner is not None and owner.plain_package and name_node.id == PACKAGE:
+            result.package_names.append(name_node)
         if target == _AMBIGUOUS:
             result.problem(name_node, "rebound-name",
                            f"`{name_node.id}` is imported from {PACKAGE} and also rebound in the "
@@ -113,7 +131,8 @@ def analyse(tree: ast.Module) -> Analysis:
     return result
 
 
-def _lookup(scope: Scope, name: str) -> str | None:
+def _lookup(scope: Scope, name: str) -> tuple[str | None, Scope | None]:
+    """The SDK qualified name `name` stands for in `scope`, and the scope binding it."""
     current: Scope | None = scope
     if name in scope.declared_global:
         outermost = scope
@@ -126,12 +145,12 @@ def _lookup(scope: Scope, name: str) -> str | None:
         declared = name in current.declared_nonlocal or name in current.declared_global
         if visible and not declared:
             if name in current.sdk:
-                return _AMBIGUOUS if name in current.bound else current.sdk[name]
+                return (_AMBIGUOUS if name in current.bound else current.sdk[name]), current
             if name in current.bound:
-                return None
+                return None, None
         first = False
         current = current.parent
-    return None
+    return None, None
 
 
 def _classify(node: ast.Name, target: str, result: Analysis,
@@ -194,8 +213,9 @@ def _inside(node: ast.AST, kind: type, parents: dict[ast.AST, ast.AST]) -> bool:
 class _ScopeBuilder(ast.NodeVisitor):
     """One walk: parent links, bindings per scope, SDK imports, and every name load."""
 
-    def __init__(self, result: Analysis) -> None:
+    def __init__(self, result: Analysis, reexport: ReExport | None) -> None:
         self.result = result
+        self.reexport = reexport
         self.scope = self.module = Scope(ast.Module(body=[], type_ignores=[]), None)
         self.global_names: set[str] = set()
         self.loads: list[tuple[ast.Name, Scope]] = []
@@ -257,6 +277,7 @@ class _ScopeBuilder(ast.NodeVisitor):
                     self.scope.sdk[alias.asname] = alias.name
                 else:
                     self.scope.sdk[PACKAGE] = PACKAGE
+                    self.scope.plain_package = True
             else:
                 self.scope.bound.add(alias.asname or alias.name.split(".")[0])
         if sdk:
@@ -266,7 +287,11 @@ class _ScopeBuilder(ast.NodeVisitor):
         module = node.module or ""
         if node.level or not (module == PACKAGE or module.startswith(PACKAGE + ".")):
             for alias in node.names:
-                if alias.name != "*":
+                found = self.reexport(node.module, node.level, alias.name) \
+                    if self.reexport and alias.name != "*" else None
+                if found is not None:
+                    self.scope.sdk[alias.asname or alias.name] = found
+                elif alias.name != "*":
                     self.scope.bound.add(alias.asname or alias.name)
                 else:
                     self.result.star_import = True

@@ -1,7 +1,7 @@
-"""Assemble the native code a module needs: imports, hoisted blocks and call expressions.
+"""Assemble the native code of one capability for one provider: imports, blocks, expressions.
 
-Shared by the transformer (which writes it into user modules) and the SDK runtime (which
-executes it), so both run the very same native code.
+Shared by the generated native module (which a transformed tree carries) and the SDK runtime
+(which executes the same source), so both run the very same native code.
 """
 
 from __future__ import annotations
@@ -9,102 +9,85 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from infrar.engine.capabilities import Capability, load_capability
+from infrar.engine.capabilities import Capability
 from infrar.engine.rules import Block, ImportSpec, RuleSet
 from infrar.engine.templates import render
 
-NAME_PREFIX = "_infrar_"
+HELPER_PREFIX = "_"
 
 
 @dataclass
 class Assembly:
-    """Grows as operations and symbols are required; renders deterministically."""
+    """Grows as operations and symbols are required; renders deterministically.
 
-    rules: dict[str, RuleSet]
+    The SDK's public classes keep their own names; every other name a block defines is
+    private to the module (`_s3_client`), so it can never collide with a public name."""
+
+    capability: Capability
+    rules: RuleSet
     taken: set[str]
-    prefix_imports: bool = False
-    """Prefix every import binding, for modules whose star imports may bind any public name."""
     names: dict[str, str] = field(default_factory=dict)
     imports: dict[ImportSpec, str] = field(default_factory=dict)
-    order: list[tuple[str, Block]] = field(default_factory=list)
-    _seen: set[tuple[str, str]] = field(default_factory=set)
+    order: list[Block] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set)
 
-    def capability(self, name: str) -> Capability:
-        return load_capability(name)
-
-    def require_symbol(self, capability: str, symbol: str) -> str:
+    def require_symbol(self, symbol: str) -> str:
         """The module-level name standing for the SDK class `symbol`."""
-        block = self.capability(capability).symbol_blocks[symbol]
-        self._require_block(capability, block)
+        self._require_block(self.capability.symbol_blocks[symbol])
         return self.names[symbol]
 
-    def render_call(self, capability: str, operation: str, args: dict[str, str],
-                    given: set[str]) -> str:
-        op = self.rules[capability].operations[operation]
-        context = self._context(capability, op.needs, op.imports)
+    def render_call(self, operation: str, args: dict[str, str], given: set[str]) -> str:
+        op = self.rules.operations[operation]
+        context = self._context(op.needs, op.imports)
         context.update(args)
         context["given"] = frozenset(given)
         return render(op.expression, context).strip()
 
-    def requirements(self) -> list[str]:
-        used = {cap for cap, _ in self._seen}
-        return sorted({req for cap in used for req in self.rules[cap].requirements})
-
     def import_statements(self) -> list[str]:
         return [spec.statement(bound) for spec, bound in self.imports.items()]
 
-    def block_sources(self, *, skip_symbols: bool = False) -> list[str]:
-        out = []
-        for capability, block in self.order:
-            symbols = self.capability(capability).symbol_blocks
-            if skip_symbols and block.defines and all(d in symbols for d in block.defines):
-                continue
-            context = self._context(capability, (block.name,), block.imports)
-            out.append(render(block.code, context).strip() + "\n")
-        return out
+    def symbol_blocks(self) -> list[Block]:
+        """The blocks that define the SDK's public classes."""
+        public = set(self.capability.classes)
+        return [b for b in self.order if b.defines and set(b.defines) <= public]
 
-    def symbol_names(self) -> dict[str, str]:
-        """SDK class -> allocated name, for the classes allocated so far."""
-        classes = {c for cap, _ in self._seen for c in self.capability(cap).classes}
-        return {sym: self.names[sym] for sym in classes if sym in self.names}
+    def render_block(self, block: Block) -> str:
+        context = self._context((block.name,), block.imports)
+        return render(block.code, context).strip() + "\n"
 
-    def _context(self, capability: str, needs: tuple[str, ...],
-                 imports: tuple[ImportSpec, ...]) -> dict[str, Any]:
+    def _context(self, needs: tuple[str, ...], imports: tuple[ImportSpec, ...]) -> dict[str, Any]:
         for need in needs:
-            self._require_block(capability, need)
+            self._require_block(need)
         context: dict[str, Any] = dict(self.names)
         context["names"] = dict(self.names)
-        errors = dict(self.rules[capability].errors) if capability in self.rules else {}
-        context["errors"] = errors
+        context["errors"] = dict(self.rules.errors)
         for spec in imports:
             context[spec.binding] = self.bind_import(spec)
         return context
 
-    def _require_block(self, capability: str, name: str) -> None:
-        if (capability, name) in self._seen:
+    def _require_block(self, name: str) -> None:
+        if name in self._seen:
             return
-        self._seen.add((capability, name))
-        block = self._find_block(capability, name)
+        self._seen.add(name)
+        block = self._find_block(name)
         for need in block.needs:
-            self._require_block(capability, need)
+            self._require_block(need)
         for spec in block.imports:
             self.bind_import(spec)
         for define in block.defines:
-            self.names.setdefault(define, self._allocate(NAME_PREFIX + define))
-        self.order.append((capability, block))
+            if define in self.capability.classes:
+                self.names.setdefault(define, define)
+            else:
+                self.names.setdefault(define, self._allocate(HELPER_PREFIX + define))
+        self.order.append(block)
 
-    def _find_block(self, capability: str, name: str) -> Block:
-        portable = self.capability(capability).blocks
-        if name in portable:
-            return portable[name]
-        return self.rules[capability].blocks[name]
+    def _find_block(self, name: str) -> Block:
+        portable = self.capability.blocks
+        return portable[name] if name in portable else self.rules.blocks[name]
 
     def bind_import(self, spec: ImportSpec) -> str:
         if spec not in self.imports:
-            wanted = spec.binding
-            if wanted in self.taken or self.prefix_imports:
-                wanted = NAME_PREFIX + wanted
-            self.imports[spec] = self._allocate(wanted)
+            self.imports[spec] = self._allocate(spec.binding)
         return self.imports[spec]
 
     def _allocate(self, wanted: str) -> str:

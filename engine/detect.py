@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from infrar.engine.analysis import read_module
+from infrar.engine.analysis import ReExport, read_module
+from infrar.engine.constants import ImportedConstant, ModuleNames, module_names, resolve
 from infrar.engine.diagnostics import Diagnostic
+from infrar.engine.source import MARKER
 
 
 @dataclass(frozen=True)
@@ -30,25 +32,41 @@ class Detection:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def detect_source(data: bytes, *, path: str) -> Detection:
+@dataclass(frozen=True)
+class ModuleContext:
+    """What a module may learn from the other modules of its tree: SDK names they re-export,
+    string constants they define, and the extra markers that make a file worth parsing."""
+
+    reexport: ReExport | None = None
+    constant: ImportedConstant | None = None
+    markers: tuple[bytes, ...] = (MARKER,)
+
+
+def detect_source(data: bytes, *, path: str, context: ModuleContext | None = None) -> Detection:
+    context = context or ModuleContext()
     found = Detection()
-    module = read_module(data, path)
+    module = read_module(data, path, context.reexport, markers=context.markers)
     if module is None:
         return found
     found.diagnostics += module.diagnostics
     source, analysis = module.source, module.analysis
-    if source is None:  # unreadable: the diagnostics say why, and there is nothing to detect
+    if source is None or module.tree is None:  # unreadable: the diagnostics say why
         return found
+    names: ModuleNames | None = None
     for call in analysis.calls:
         resources: dict[str, str | None] = {}
         for param in call.capability.resources:
             node = call.arguments.get(param)
             if node is None:
                 continue
-            value = node.value if isinstance(node, ast.Constant) else None
-            resources[param] = value if isinstance(value, str) else None
+            if names is None and not isinstance(node, ast.Constant):
+                names = module_names(module.tree, context.constant)
+            resources[param] = resolve(node, names or _NO_NAMES, context.constant)
         line = call.node.lineno
         column = source.column(line, call.node.col_offset)
         found.uses.append(Use(call.capability.name, call.operation, path, line, column, resources))
     found.uses.sort(key=lambda u: (u.line, u.col))
     return found
+
+
+_NO_NAMES = ModuleNames({}, {})

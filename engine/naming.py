@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infrar.engine.transform import ResourceNamer
-
 IDENTITY_PATTERN = "{name}"
 DEFAULT_PATTERN = "{project}-{environment}-{name}"
 DEFAULT_PATTERN_WITHOUT_PROJECT = "{environment}-{name}"
@@ -64,9 +62,6 @@ class Naming:
         values = {"project": self.project or "", "environment": self.environment, "name": logical}
         # Our own substitution, not str.format: a pattern must never reach attributes.
         return _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.pattern)
-
-    def namer(self) -> ResourceNamer:
-        return lambda _kind, logical: self.physical(logical)
 
 
 def hostile_reason(name: str) -> str | None:

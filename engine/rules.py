@@ -72,6 +72,7 @@ class RuleSet:
     blocks: dict[str, Block]
     operations: dict[str, Operation]
     source: str
+    description: str = ""
 
 
 def parse_block(name: str, raw: dict[str, Any]) -> Block:
@@ -105,4 +106,5 @@ def parse_rules(provider: str, raw: dict[str, Any], source: str) -> RuleSet:
         blocks={n: parse_block(n, b) for n, b in raw.get("blocks", {}).items()},
         operations={n: parse_operation(n, o) for n, o in raw["operations"].items()},
         source=source,
+        description=raw.get("description", ""),
     )

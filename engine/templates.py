@@ -35,8 +35,15 @@ def environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
-    env.filters["py"] = repr
+    env.filters["py"] = python_literal
     return env
+
+
+def python_literal(value: Any) -> str:
+    """`repr`, but strings in double quotes where that needs no escaping, as formatters write."""
+    if isinstance(value, str) and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return repr(value)
 
 
 @cache

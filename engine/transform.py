@@ -1,38 +1,30 @@
-"""Rewrite SDK calls into a provider's native code, splicing exact byte ranges.
+"""Point a module's SDK imports at the generated native package, splicing exact byte ranges.
 
-Everything the engine does not rewrite stays byte-for-byte as written, comments included.
+`from infrar.storage import read` becomes `from infrar_native.storage import read`; call sites,
+exception handlers and annotations keep every byte, because the native package defines the
+SDK's names with the SDK's signatures. Everything else stays byte-for-byte as written.
 """
 
 from __future__ import annotations
 
 import ast
-import bisect
-import builtins
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infrar.engine.analysis import Analysis, CallSite, SymbolRef, read_module
-from infrar.engine.assembly import Assembly
-from infrar.engine.diagnostics import Diagnostic, EngineError
-from infrar.engine.plugins import load_rules
-from infrar.engine.rules import ImportSpec
-from infrar.engine.source import Source, find_line_starts
+from infrar.engine.analysis import Analysis, read_module
+from infrar.engine.capabilities import PACKAGE as SDK_PACKAGE
+from infrar.engine.capabilities import module_names
+from infrar.engine.detect import ModuleContext
+from infrar.engine.diagnostics import Diagnostic
+from infrar.engine.native import PACKAGE
+from infrar.engine.source import Source
 
-ResourceNamer = Callable[[str, str], str]
-"""(resource kind, logical name) -> physical name."""
-
-_ATOMIC = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.JoinedStr,
-           ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
-           ast.GeneratorExp)
-_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-_PLACEHOLDER = "__infrar_arg_{}__"
-_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("__"))
+_FROM_MODULE = re.compile(rb"from(?:\s|\\\r?\n)+([\w.\s\\]+?)(?:\s|\\\r?\n)+import\b")
 
 
 @dataclass(frozen=True)
 class Rewrite:
-    """One rewritten call: where it stood and what it became (for reviews and diffs)."""
+    """One rewritten statement or name: where it stood and what it became (for reviews)."""
 
     line: int
     end_line: int
@@ -47,7 +39,8 @@ class FileResult:
     original: bytes
     output: bytes | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    requirements: list[str] = field(default_factory=list)
+    capabilities: list[str] = field(default_factory=list)
+    """The SDK capabilities the module uses, so the tree's native package provides them."""
     rewrites: list[Rewrite] = field(default_factory=list)
 
     @property
@@ -66,48 +59,59 @@ class _Edit:
     text: bytes
 
 
-def transform_source(data: bytes, *, path: str, provider: str,
-                     namer: ResourceNamer | None = None) -> FileResult:
+def native_module(qualname: str) -> str:
+    """The generated module standing for an SDK module: `infrar.storage.errors` and
+    `infrar.storage` are both `infrar_native.storage`; `infrar` is `infrar_native`."""
+    parts = qualname.split(".")
+    return ".".join([PACKAGE, *parts[1:2]])
+
+
+def transform_source(data: bytes, *, path: str, context: ModuleContext | None = None
+                     ) -> FileResult:
     result = FileResult(path=path, original=data)
-    module = read_module(data, path)
+    module = read_module(data, path, context.reexport if context else None)
     if module is None:
         return result
     result.diagnostics += module.diagnostics
     analysis = module.analysis
-    if result.diagnostics or not (analysis.calls or analysis.symbols or analysis.imports):
+    if result.diagnostics or not analysis.imports:
         return result
-    assert module.source is not None and module.tree is not None
-    try:
-        _Rewriter(module.source, analysis, path, provider, namer, result).run(module.tree)
-    except EngineError as exc:
-        result.diagnostics.append(Diagnostic(path, 1, 1, "rules", str(exc)))
-        result.output = None
+    assert module.source is not None
+    used = {c.capability.name for c in analysis.calls}
+    used |= {s.capability.name for s in analysis.symbols} | _imported_capabilities(analysis)
+    result.capabilities = sorted(used)
+    _Rewriter(module.source, analysis, path, result).run()
     return result
 
 
-class _Rewriter:
-    def __init__(self, source: Source, analysis: Analysis, path: str, provider: str,
-                 namer: ResourceNamer | None, result: FileResult) -> None:
-        self.source, self.analysis, self.path = source, analysis, path
-        self.namer, self.result = namer, result
-        capabilities = {c.capability.name for c in analysis.calls}
-        capabilities |= {s.capability.name for s in analysis.symbols}
-        rules = {name: load_rules(provider, name) for name in sorted(capabilities)}
-        taken = {m.decode() for m in _IDENTIFIER.findall(source.data)}
-        self.assembly = Assembly(rules=rules, taken=taken, prefix_imports=analysis.star_import)
-        self.removed: list[tuple[int, int]] = []
+def _imported_capabilities(analysis: Analysis) -> set[str]:
+    found = set()
+    for stmt in analysis.imports:
+        modules = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else \
+            [f"{stmt.module}.{a.name}" for a in stmt.names]
+        found |= {m.split(".")[1] for m in modules if m.count(".") >= 1
+                  and m.startswith(SDK_PACKAGE + ".")}
+    return found
 
-    def run(self, tree: ast.Module) -> None:
-        edits = [self._render_top(item) for item in _nest(self._items())]
-        removals = self._import_removals()
-        edits += removals
-        if self.assembly.order:
-            self.removed = [(e.start, e.end) for e in removals if not e.text]
-            edits += self._insertions(tree)
-        if self.result.diagnostics:
+
+class _Rewriter:
+    def __init__(self, source: Source, analysis: Analysis, path: str, result: FileResult) -> None:
+        self.source, self.analysis, self.path, self.result = source, analysis, path, result
+
+    def run(self) -> None:
+        edits = [e for stmt in self.analysis.imports for e in self._import_edits(stmt)]
+        edits += self._submodule_edits()
+        covered = [(e.start, e.end) for e in edits]
+        edits += [_Edit(self.source.start(n), self.source.end(n), PACKAGE.encode())
+                  for n in self.analysis.package_names
+                  if not any(a <= self.source.start(n) < b for a, b in covered)]
+        if self.analysis.package_names and PACKAGE.encode() in self.source.data:
+            self.result.diagnostics.append(self.source.diagnostic(
+                self.path, self.analysis.package_names[0], "name-clash",
+                f"the module already uses the name `{PACKAGE}`, which `import {SDK_PACKAGE}` "
+                f"becomes; rename it or import the SDK with `as`"))
             return
-        output = _apply(self.source.data, 0, len(self.source.data), sorted(
-            edits, key=lambda e: (e.start, e.end)))
+        output = _apply(self.source.data, sorted(edits, key=lambda e: e.start))
         try:
             compile(output, self.path, "exec", dont_inherit=True)
         except SyntaxError as exc:
@@ -116,313 +120,96 @@ class _Rewriter:
                 f"the rewritten module does not compile ({exc.msg}); nothing was written"))
             return
         self.result.output = output
-        self.result.requirements = self.assembly.requirements()
 
-    def _items(self) -> list[_Item]:
-        items = [_Item(self.source.start(c.node), self.source.end(c.node), c)
-                 for c in self.analysis.calls]
-        items += [_Item(self.source.start(s.node), self.source.end(s.node), s)
-                  for s in self.analysis.symbols]
-        return items
-
-    def _render_top(self, item: _Item) -> _Edit:
-        text = self._render(item)
-        if isinstance(item.use, CallSite):
-            node = item.use.node
+    def _import_edits(self, stmt: ast.Import | ast.ImportFrom) -> list[_Edit]:
+        if isinstance(stmt, ast.Import):
+            edits = [self._alias_edit(a) for a in stmt.names if _is_sdk(a.name)]
+        else:
+            edits = self._from_edits(stmt)
+        if edits:
+            start, end = self.source.start(stmt), self.source.end(stmt)
+            after = _apply(self.source.data[:end], edits)[start:].decode()
             self.result.rewrites.append(Rewrite(
-                node.lineno, node.end_lineno or node.lineno, item.use.operation,
-                self.source.data[item.start:item.end].decode(), text.decode()))
-        return _Edit(item.start, item.end, text)
-
-    def _render(self, item: _Item) -> bytes:
-        use = item.use
-        if isinstance(use, SymbolRef):
-            return self.assembly.require_symbol(use.capability.name, use.symbol).encode()
-        return self._render_call(use, item.children)
-
-    def _render_call(self, call: CallSite, children: list[_Item]) -> bytes:
-        signature = call.capability.signature(call.operation)
-        args: dict[str, str] = {}
-        texts: dict[str, str] = {}
-        for name, param in signature.parameters.items():
-            node = call.arguments.get(name)
-            if node is None:
-                args[name] = repr(param.default)
-                continue
-            args[name] = _PLACEHOLDER.format(name)
-            texts[name] = self._argument_text(call, name, node, children)
-        rendered = self.assembly.render_call(
-            call.capability.name, call.operation, args, set(call.arguments))
-        rendered = rendered.replace("\n", self.source.newline)
-        if call.in_fstring and re.search(r"[\"'\\{}]", rendered):
-            self.result.diagnostics.append(self.source.diagnostic(self.path, call.node, "fstring",
-                f"the {call.operation} rule renders quotes or braces, which cannot stand inside "
-                "an f-string before Python 3.12; move the call out of the f-string"))
-        if call.in_fstring and self._self_documenting(call.node):
-            self.result.diagnostics.append(self.source.diagnostic(self.path, call.node, "fstring",
-                f"`{{...=}}` would print the rewritten code instead of the {call.operation} call; "
-                "format the value without `=`"))
-        return _substitute(rendered, texts, call.operation).encode()
-
-    def _self_documenting(self, node: ast.AST) -> bool:
-        """Whether `node` stands in an f-string replacement field written `{expression=}`."""
-        child, parent = node, self.analysis.parents.get(node)
-        while parent is not None and not isinstance(parent, ast.FormattedValue):
-            child, parent = parent, self.analysis.parents.get(parent)
-        if parent is None or parent.value is not child:
-            return False
-        end = self.source.end(child)
-        after = self.source.data[end:self.source.line_end(end)]
-        return after.lstrip().startswith(b"=")
-
-    def _argument_text(self, call: CallSite, name: str, node: ast.expr,
-                       children: list[_Item]) -> str:
-        kind = call.capability.resources.get(name)
-        if kind and self.namer and isinstance(node, ast.Constant) and isinstance(node.value, str):
-            physical = self.namer(kind, node.value)
-            if physical != node.value:
-                return repr(physical)
-        start, end = self.source.start(node), self.source.end(node)
-        inner = sorted((_Edit(c.start, c.end, self._render(c)) for c in children
-                        if start <= c.start and c.end <= end), key=lambda e: e.start)
-        return _apply(self.source.data, start, end, inner).decode()
-
-    def _import_removals(self) -> list[_Edit]:
-        edits = []
-        removed = set(map(id, self.analysis.imports))
-        for stmt in self.analysis.imports:
-            kept = [a for a in stmt.names if isinstance(stmt, ast.Import) and not _is_sdk(a.name)]
-            if kept:
-                text = ast.unparse(ast.Import(names=kept)).encode()
-                edits.append(_Edit(self.source.start(stmt), self.source.end(stmt), text))
-            else:
-                edits.append(self._remove_statement(stmt, removed))
+                stmt.lineno, stmt.end_lineno or stmt.lineno, "import",
+                self.source.data[start:end].decode(), after))
         return edits
 
-    def _remove_statement(self, stmt: ast.stmt, removed: set[int]) -> _Edit:
+    def _alias_edit(self, alias: ast.alias) -> _Edit:
+        text = native_module(alias.name) + (f" as {alias.asname}" if alias.asname else "")
+        return _Edit(self.source.start(alias), self.source.end(alias), text.encode())
+
+    def _from_edits(self, stmt: ast.ImportFrom) -> list[_Edit]:
+        module = stmt.module or ""
+        submodules = [a for a in stmt.names if _is_submodule(f"{module}.{a.name}")]
         start, end = self.source.start(stmt), self.source.end(stmt)
-        data = self.source.data
-        siblings = _sibling_statements(stmt, self.analysis.parents)
-        if siblings and siblings[0] is stmt and all(id(s) in removed for s in siblings):
-            return _Edit(start, end, b"pass")
-        line_start = self.source.line_starts[stmt.lineno - 1]
-        line_end = self.source.line_end(end)
-        before, after = data[line_start:start], data[end:line_end].strip()
-        if not before.strip() and (not after or after.startswith(b"#")):
-            last_end = self.source.line_end(end)
-            return _Edit(line_start, last_end, b"")
-        if after.startswith(b";"):
-            semicolon = data.index(b";", end) + 1
-            while semicolon < len(data) and data[semicolon:semicolon + 1] in b" \t":
-                semicolon += 1
-            return _Edit(start, semicolon, b"")
-        if before.rstrip().endswith(b";"):
-            return _Edit(data.rindex(b";", line_start, start), end, b"")
-        return _Edit(start, end, b"pass")
+        if submodules:
+            return [_Edit(start, end, self._from_statement(stmt).encode())]
+        match = _FROM_MODULE.match(self.source.data, start, end)
+        if match is None:
+            return [_Edit(start, end, self._from_statement(stmt).encode())]
+        return [_Edit(match.start(1), match.end(1), native_module(module).encode())]
 
-    def _insertions(self, tree: ast.Module) -> list[_Edit]:
-        body = tree.body
-        index = 0
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            index = 1
-        for statement in body[index:]:
-            if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__"):
-                break
-            index += 1
-        blocks = "\n\n".join(self._shield_builtins(self.assembly.block_sources()))
-        imports = "".join(f"{s}\n" for s in self.assembly.import_statements())
-        data = self.source.data
-        if index == len(body):
-            at = self.source.line_end(self.source.end(body[-1])) if body else 0
-            prefix = "" if at == 0 or data[:at].endswith((b"\n", b"\r")) else "\n"
-            return [self._insert(at, prefix + imports + "\n\n" + blocks)]
-        first = body[index]
-        line_start = self.source.line_starts[first.lineno - 1]
-        at = line_start if not data[line_start:self.source.start(first)].strip() \
-            else self.source.line_end(self.source.end(first))
-        if index and not isinstance(first, (ast.Import, ast.ImportFrom)):
-            # Right under the docstring, so comments above `first` stay with it.
-            at = self.source.line_end(self.source.end(body[index - 1]))
-        setup_at = at
-        if isinstance(first, (ast.Import, ast.ImportFrom)):
-            last = index
-            while last + 1 < len(body) and isinstance(body[last + 1], (ast.Import, ast.ImportFrom)):
-                last += 1
-            setup_at = max(at, self.source.line_end(self.source.end(body[last])))
-            if not self._only_imports_before(body[index:], setup_at):
-                setup_at = at
-        if not self._only_imports_before(body[index:], at):
-            self.result.diagnostics.append(self.source.diagnostic(self.path, first, "placement",
-                "the generated setup must run before this line, which holds several statements; "
-                "put the imports on lines of their own"))
-            return []
-        if setup_at == at:
-            lead = "\n\n" if imports else self._padding(at, -1) if at else ""
-            return [self._insert(at, imports + lead + blocks + self._padding(at, 1))]
-        return [self._insert(at, imports), self._insert(
-            setup_at, self._padding(setup_at, -1) + blocks + self._padding(setup_at, 1))]
+    def _from_statement(self, stmt: ast.ImportFrom) -> str:
+        """The whole statement written anew, for the rare forms a splice cannot express
+        (`from infrar.storage import errors`: a submodule that the native package folds in)."""
+        module = stmt.module or ""
+        lines = []
+        for alias in stmt.names:
+            qualname = f"{module}.{alias.name}"
+            binding = alias.asname or alias.name
+            if _is_submodule(qualname):
+                parent, _, last = native_module(qualname).rpartition(".")
+                lines.append(f"from {parent} import {last}" + ("" if last == binding
+                                                                else f" as {binding}"))
+            else:
+                lines.append(f"from {native_module(module)} import {alias.name}"
+                             + (f" as {alias.asname}" if alias.asname else ""))
+        indent = " " * stmt.col_offset
+        return f"{self.source.newline}{indent}".join(lines)
 
-    def _shield_builtins(self, blocks: list[str]) -> list[str]:
-        """Make the hoisted code reach builtins through `builtins` where the module rebinds them
-        (`def open(...)`, `list = ...`, `from os import *`): module globals would win otherwise."""
-        shadowed = self.analysis.module_bound & _BUILTINS
-        if not shadowed and not self.analysis.star_import:
-            return blocks
-        out = []
-        for text in blocks:
-            tree = ast.parse(text)
-            local = _bound_names(tree)
-            loads = [n for n in ast.walk(tree) if isinstance(n, ast.Name)
-                     and isinstance(n.ctx, ast.Load) and n.id in _BUILTINS and n.id not in local
-                     and (n.id in shadowed or self.analysis.star_import)]
-            if not loads:
-                out.append(text)
+    def _submodule_edits(self) -> list[_Edit]:
+        """`s.errors.ObjectNotFoundError` -> `s.ObjectNotFoundError`: the native package folds
+        the SDK's submodules into the capability module."""
+        edits = []
+        folded = _submodule_names()
+        for ref in self.analysis.symbols:
+            node = ref.node
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                    and node.value.attr in folded):
                 continue
-            module = self.assembly.bind_import(ImportSpec("builtins", None, "builtins"))
-            data = text.encode()
-            starts = find_line_starts(data)
-            edits = sorted((_Edit(starts[n.lineno - 1] + n.col_offset,
-                                  starts[n.lineno - 1] + n.col_offset + len(n.id),
-                                  f"{module}.{n.id}".encode()) for n in loads),
-                           key=lambda e: e.start)
-            out.append(_apply(data, 0, len(data), edits).decode())
-        return out
-
-    def _only_imports_before(self, statements: list[ast.stmt], offset: int) -> bool:
-        """Whether only imports would run before code inserted at `offset`."""
-        return all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in statements
-                   if self.source.start(s) < offset)
-
-    def _padding(self, offset: int, step: int) -> str:
-        """Newlines that leave two blank lines between code inserted at `offset` (a line start)
-        and the code after it (step 1) or before it (step -1), not counting removed lines."""
-        data, starts = self.source.data, self.source.line_starts
-        line = bisect.bisect_right(starts, offset) - 1 + min(step, 0)
-        blank = 0
-        while blank < 2 and 0 <= line < len(starts) and starts[line] < len(data):
-            start = starts[line]
-            end = starts[line + 1] if line + 1 < len(starts) else len(data)
-            if not any(a <= start and end <= b for a, b in self.removed):
-                if data[start:end].strip():
-                    break
-                blank += 1
-            line += step
-        return "\n" * (2 - blank)
-
-    def _insert(self, offset: int, text: str) -> _Edit:
-        return _Edit(offset, offset, text.replace("\n", self.source.newline).encode())
-
-
-@dataclass
-class _Item:
-    start: int
-    end: int
-    use: CallSite | SymbolRef
-    children: list[_Item] = field(default_factory=list)
-
-
-def _nest(items: list[_Item]) -> list[_Item]:
-    """Arrange items by containment; return the outermost ones."""
-    top: list[_Item] = []
-    stack: list[_Item] = []
-    for item in sorted(items, key=lambda i: (i.start, -i.end)):
-        while stack and stack[-1].end <= item.start:
-            stack.pop()
-        (stack[-1].children if stack else top).append(item)
-        stack.append(item)
-    return top
-
-
-def _apply(data: bytes, start: int, end: int, edits: list[_Edit]) -> bytes:
-    out, position = [], start
-    for edit in edits:
-        if edit.start < position:
-            raise EngineError("overlapping rewrites")
-        out += [data[position:edit.start], edit.text]
-        position = edit.end
-    out.append(data[position:end])
-    return b"".join(out)
-
-
-def _substitute(rendered: str, texts: dict[str, str], operation: str) -> str:
-    """Put argument source into the rendered template, parenthesised where precedence needs it."""
-    try:
-        tree = ast.parse(rendered.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise EngineError(f"the {operation} rule renders invalid Python: {exc.msg}") from None
-    text = rendered.strip()
-    data = text.encode()
-    starts = find_line_starts(data)
-    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    slots: list[tuple[int, int, str]] = []
-    seen: set[str] = set()
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Name) and node.id.startswith("__infrar_arg_")):
-            continue
-        name = node.id[len("__infrar_arg_"):-2]
-        if name in seen:
-            raise EngineError(f"the {operation} rule uses argument {name!r} twice")
-        seen.add(name)
-        argument = texts[name]
-        if _needs_parentheses(node, parents, argument):
-            argument = f"({argument})"
-        start = starts[node.lineno - 1] + node.col_offset
-        end = starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[operator]
-        slots.append((start, end, argument))
-    out = _apply(data, 0, len(data), [_Edit(s, e, a.encode()) for s, e, a in sorted(slots)])
-    if not isinstance(tree.body, _ATOMIC):
-        return f"({out.decode()})"
-    return out.decode()
-
-
-def _needs_parentheses(node: ast.Name, parents: dict[ast.AST, ast.AST], argument: str) -> bool:
-    parent = parents.get(node)
-    if isinstance(parent, (ast.Call, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict)):
-        if isinstance(parent, ast.Call) and parent.func is node:
-            return not _atomic_text(argument)
-        # `ast` positions leave out the parentheses these need even in an argument list.
-        return isinstance(_parse_argument(argument), (ast.NamedExpr, ast.Yield, ast.YieldFrom))
-    return not _atomic_text(argument)
-
-
-def _parse_argument(argument: str) -> ast.expr | None:
-    try:
-        return ast.parse(f"({argument})", mode="eval").body
-    except SyntaxError:
-        return None
-
-
-def _atomic_text(argument: str) -> bool:
-    return isinstance(_parse_argument(argument), _ATOMIC) and not re.search(r"[\r\n]", argument)
-
-
-def _bound_names(tree: ast.AST) -> set[str]:
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.alias):
-            names.add(node.asname or node.name.split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
+            inner = node.value
+            start, end = self.source.start(inner.value), self.source.end(inner.value)
+            text = self.source.data[start:end].decode()
+            root = inner.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if root in self.analysis.package_names and self.source.start(root) == start:
+                text = PACKAGE + text[len(SDK_PACKAGE):]
+            edits.append(_Edit(self.source.start(inner), self.source.end(inner), text.encode()))
+        return edits
 
 
 def _is_sdk(module: str) -> bool:
-    return module == "infrar" or module.startswith("infrar.")
+    return module == SDK_PACKAGE or module.startswith(SDK_PACKAGE + ".")
 
 
-def _sibling_statements(stmt: ast.stmt, parents: dict[ast.AST, ast.AST]) -> list[ast.stmt]:
-    parent = parents.get(stmt)
-    if parent is None or isinstance(parent, ast.Module):
-        return []
-    for field_name in ("body", "orelse", "finalbody"):
-        statements = getattr(parent, field_name, None)
-        if isinstance(statements, list) and any(s is stmt for s in statements):
-            return statements
-    return []
+def _is_submodule(qualname: str) -> bool:
+    """An SDK module below a capability (`infrar.storage.errors`)."""
+    return _is_sdk(qualname) and qualname.count(".") >= 2 and _known_module(qualname)
+
+
+def _known_module(qualname: str) -> bool:
+    return qualname in module_names()
+
+
+def _submodule_names() -> set[str]:
+    return {m.rsplit(".", 1)[1] for m in module_names() if m.count(".") >= 2}
+
+
+def _apply(data: bytes, edits: list[_Edit]) -> bytes:
+    out, position = [], 0
+    for edit in edits:
+        out += [data[position:edit.start], edit.text]
+        position = edit.end
+    out.append(data[position:])
+    return b"".join(out)

@@ -22,8 +22,7 @@ from infrar.app.workflow.publish import publish_comment, publish_review
 from infrar.app.workflow.router import Context
 from infrar.app.workflow.safety import outside_paths
 from infrar.app.workflow.terraform_step import plan_directory, scratch
-from infrar.app.workflow.transform_cache import TransformCache
-from infrar.app.workflow.transform_step import TreeTransform, transform_tree
+from infrar.app.workflow.transform_step import BUILD_DIR, TreeTransform, transform_tree
 from infrar.engine.config import (
     CONFIG_FILE,
     ConfigError,
@@ -33,7 +32,8 @@ from infrar.engine.config import (
     resolve_target,
 )
 from infrar.engine.diagnostics import EngineError
-from infrar.engine.project import REQUIREMENTS_FILE
+from infrar.engine.files import write_tree
+from infrar.engine.pipeline import build_files
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +91,21 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
     chosen = [n for n in names if not request.environments or n in request.environments]
     targets = {n: resolve_target(config, environment=n if config.environments else None)
                for n in chosen}
-    primary = resolve_target(config, environment=names[0] if config.environments else None)
-    cache = TransformCache(ctx.runtime.settings.data_dir / "transform-cache")
-    tree = transform_tree(work.root, target=primary, cache=cache)
-    log.info("transform of %s#%d: %d SDK file(s), %d from cache", ctx.repo, pr.number,
-             len(tree.files), cache.hits)
+    every = {n: resolve_target(config, environment=n if config.environments else None)
+             for n in names}
+    providers = ", ".join(sorted({t.provider for t in every.values()}))
+    tree = transform_tree(work.root, config=config, targets=every)
+    log.info("transform of %s#%d: %d SDK file(s)", ctx.repo, pr.number, len(tree.result.files))
     if not tree.ok:
-        return _refuse_transform(ctx, gh, request, check, tree, primary.provider)
+        return _refuse_transform(ctx, gh, request, check, tree, providers)
     outcomes, generated = _generate(ctx, work.root, targets)
     strict = _base_requirements(ctx, work, pr.base_ref, root)
     for name, outcome in outcomes.items():
         outcome.requirements = tuple(sorted({*outcome.requirements, *strict.get(name, ())}))
-    for relative, result in tree.changed.items():
-        (work.root / relative).write_bytes(result.output or b"")
-    if tree.requirements:
-        (work.root / REQUIREMENTS_FILE).write_text("".join(f"{r}\n" for r in tree.requirements))
+    build_dir = work.root / BUILD_DIR
+    # Only generated files may stand there: anything committed under it is replaced.
+    shutil.rmtree(build_dir, ignore_errors=True)
+    write_tree(build_dir, build_files(tree.builds))
     branch = f"{ctx.runtime.settings.bot_branch_prefix}{pr.number}"
     commit = None
     if len(generated) == len(outcomes) and not any(g.errors for g in generated.values()):
@@ -115,7 +115,7 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
         for name, outcome in outcomes.items():
             _plan_environment(ctx, request, outcome, generated[name],
                               work.root / GENERATED_DIR / name, root)
-    return _report(ctx, gh, request, check, tree, primary.provider, branch, commit,
+    return _report(ctx, gh, request, check, tree, providers, branch, commit,
                    list(outcomes.values()))
 
 

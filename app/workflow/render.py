@@ -79,14 +79,15 @@ def diagnostics_lines(diagnostics: Sequence[Diagnostic]) -> list[str]:
 
 
 def rewrite_comment(rewrite: Rewrite, provider: str) -> str:
-    return "\n".join([f"Infrar rewrites this `{rewrite.operation}` call for **{provider}** to:",
-                      "", *fence(rewrite.after.splitlines() or [""], info="python")])
+    return "\n".join([f"Infrar points this {rewrite.operation} at the generated native package "
+                      f"(**{escape_html(provider)}**):", "",
+                      *fence(rewrite.after.splitlines() or [""], info="python")])
 
 
 def rewrites_list(entries: Sequence[tuple[str, Rewrite]], provider: str) -> str:
     if not entries:
         return ""
-    lines = [f"<details><summary>Other rewritten calls ({len(entries)})</summary>", ""]
+    lines = [f"<details><summary>Other rewritten imports ({len(entries)})</summary>", ""]
     for path, rewrite in entries:
         lines += [f"{code(f'{path}:{rewrite.line}')} {code(rewrite.operation)} on {provider}:",
                   "", *fence(rewrite.after.splitlines() or [""], info="python"), ""]
@@ -99,7 +100,8 @@ def review_body(*, head_sha: str, branch: str, branch_url: str, commit_sha: str 
     lines = [f"## Infrar plan for {code(short(head_sha))}", ""]
     if commit_sha:
         lines.append(f"Bot branch [{code(branch)}]({branch_url}) at {code(short(commit_sha))}: "
-                     f"{rewritten} file(s) rewritten for **{escape_html(provider)}**, "
+                     f"{rewritten} file(s) rewritten, the native tree of each provider "
+                     f"(**{escape_html(provider)}**) under {code('.infrar/build/')}, "
                      "plus the generated Terraform.")
     else:
         lines.append("Nothing was committed or planned.")

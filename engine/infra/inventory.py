@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infrar.engine.capabilities import load_capability
-from infrar.engine.detect import Use, detect_source
+from infrar.engine.detect import Use
 from infrar.engine.diagnostics import Diagnostic, Severity
-from infrar.engine.files import python_files
 from infrar.engine.infra.catalog import ProviderPlugin
 from infrar.engine.naming import Naming, name_problem
 from infrar.engine.plugins import load_rules
@@ -65,22 +64,25 @@ class Scan:
 def scan_paths(paths: Iterable[Path], *, root: Path | None = None) -> Scan:
     """Paths are recorded relative to `root` (the project folder) when they are inside it, so
     that names derived from them do not depend on which paths were named."""
+    from infrar.engine.tree import SourceTree
+
     scan = Scan()
     base = root.resolve() if root else None
-    for file, relative in python_files(paths):
-        found = detect_source(file.read_bytes(), path=str(file))
-        resolved = file.resolve()
+    for file, found in SourceTree(paths).detect():
+        relative = file.relative.as_posix()
+        resolved = file.path.resolve()
         if base is not None and resolved.is_relative_to(base):
-            relative = resolved.relative_to(base)
-        scan.uses += [(use, relative.as_posix()) for use in found.uses]
+            relative = resolved.relative_to(base).as_posix()
+        scan.uses += [(use, relative) for use in found.uses]
         scan.diagnostics += found.diagnostics
     return scan
 
 
-def dynamic_variable(kind: str, relative: str, line: int) -> str:
-    """The Terraform variable that names a resource the code names with an expression."""
+def dynamic_variable(param: str, relative: str, line: int, col: int) -> str:
+    """The Terraform variable that names a resource the code names with an expression: one
+    per call, so two different names are never merged into one resource."""
     slug = re.sub(r"[^a-z0-9]+", "_", relative.lower()).strip("_")
-    return f"{kind}_{slug}_{line}"
+    return f"{param}_{slug}_{line}_{col}"
 
 
 def build_inventory(uses: list[tuple[Use, str]], *, plugin: ProviderPlugin,
@@ -110,7 +112,7 @@ def _add_use(use: Use, relative: str, plugin: ProviderPlugin, naming: Naming,
     for param, logical in use.resources.items():
         kind = kinds[param]
         if logical is None:
-            variable = dynamic_variable(kind, relative, use.line)
+            variable = dynamic_variable(param, relative, use.line, use.col)
             diagnostics.append(_at(use, "dynamic-name", (
                 f"the {param} name is not a literal, so Terraform cannot know it: the {kind} is "
                 f"named by the variable {variable!r}; set it in terraform.tfvars or with "

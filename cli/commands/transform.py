@@ -1,0 +1,110 @@
+"""`infrar transform`: the engine pipeline, written out as the user asks."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import click
+
+from infrar.cli.commands.common import OPTIONAL_PATHS, fail, guard
+from infrar.cli.main import EXIT_CHANGED, cli
+from infrar.engine.config import ProjectConfig, load_project_config
+from infrar.engine.diagnostics import EngineError
+from infrar.engine.files import replace_files, write_tree
+from infrar.engine.native import PACKAGE
+from infrar.engine.pipeline import (
+    PipelineResult,
+    build_files,
+    deployment_targets,
+    run_pipeline,
+)
+
+
+@cli.command()
+@OPTIONAL_PATHS
+@click.option("--provider", "-p", default=None,
+              help="Provider to write native code for [default: each environment's, else "
+                   ".infrar.yaml's, else $INFRAR_PROVIDER, else local].")
+@click.option("--environment", "-e", default=None,
+              help="Serve only this environment of .infrar.yaml [default: every one].")
+@click.option("--config", "config_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Configuration file [default: .infrar.yaml here or above].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the transformed tree of each provider to OUT/<provider>/.")
+@click.option("--in-place", is_flag=True,
+              help="Rewrite the files where they are, with the native package beside them.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff (the default).")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 when any file would be rewritten.")
+def transform(paths: tuple[Path, ...], provider: str | None, environment: str | None,
+              config_file: Path | None, out: Path | None, in_place: bool, show_diff: bool,
+              check: bool) -> None:
+    """Point SDK imports in PATHS (default: `paths:` of .infrar.yaml) at a generated native
+    package, one per provider, that holds the SDK's names in plain native code.
+
+    The package maps logical resource names to physical ones for every environment the
+    provider serves; the program picks its environment from INFRAR_ENVIRONMENT."""
+    if out and in_place:
+        raise click.UsageError("--out and --in-place exclude each other")
+    config = guard(lambda: load_project_config(config_file=config_file))
+    roots = list(paths) or [config.root / p for p in config.paths] or [config.root]
+    result = guard(lambda: _pipeline(roots, config, provider, environment))
+    for warning in result.warnings:
+        click.echo(str(warning), err=True)
+    if not result.ok:
+        fail([*map(str, result.errors), f"{len(result.errors)} problem(s); nothing was written"])
+    if check:
+        for relative in result.changed:
+            click.echo(f"would rewrite {relative}", err=True)
+        if result.changed:
+            sys.exit(EXIT_CHANGED)
+        return
+    if out:
+        files = build_files(result.builds)
+        write_tree(out, files)
+        click.echo(f"wrote {', '.join(f'{out / p}/' for p in result.builds)} "
+                   f"({len(result.changed)} file(s) rewritten, native package {PACKAGE}/)",
+                   err=True)
+    elif in_place:
+        guard(lambda: _write_in_place(roots, result))
+    if show_diff or not (out or in_place):
+        for relative, file in result.changed.items():
+            click.echo(_diff(relative, file.original, file.output or b""), nl=False)
+
+
+def _pipeline(roots: list[Path], config: ProjectConfig, provider: str | None,
+              environment: str | None) -> PipelineResult:
+    targets = deployment_targets(config, provider=provider, environment=environment)
+    return run_pipeline(roots, config=config, targets=targets)
+
+
+def _write_in_place(roots: list[Path], result: PipelineResult) -> None:
+    if len(result.builds) > 1:
+        raise click.UsageError(f"--in-place writes one provider's tree, and this project "
+                               f"deploys to {', '.join(result.builds)}: choose one with -p, "
+                               "or use --out")
+    build = next(iter(result.builds.values()), None)
+    if build is None:
+        return
+    files = {Path(file.path): file.output for file in result.changed.values()
+             if file.output is not None}
+    for root in dict.fromkeys(r if r.is_dir() else r.parent for r in roots):
+        package = {root / p: data for p, data in build.files.items() if p.startswith(PACKAGE + "/")}
+        if result.changed and package:
+            try:
+                write_tree(root, {p.relative_to(root): d for p, d in package.items()})
+            except OSError as exc:
+                raise EngineError(f"cannot write {root / PACKAGE}: {exc}") from None
+    replace_files(files)
+    for file in files:
+        click.echo(f"rewrote {file}", err=True)
+
+
+def _diff(name: str, before: bytes, after: bytes) -> str:
+    lines = difflib.unified_diff(
+        before.decode().splitlines(True), after.decode().splitlines(True),
+        fromfile=f"a/{name}", tofile=f"b/{name}")
+    return "".join(lines)
