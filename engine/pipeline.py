@@ -68,7 +68,7 @@ def deployment_targets(config: ProjectConfig, *, provider: str | None = None,
     """Environment -> target, for every environment the configuration deploys (or just
     `environment`). `provider` overrides every environment's provider."""
     fallback = fallback_provider or os.environ.get("INFRAR_PROVIDER") or DEFAULT_PROVIDER
-    names = [environment] if environment else list(config.environments) or [None]
+    names: list[str | None] = [environment] if environment else [*config.environments] or [None]
     targets = [resolve_target(config, environment=n, provider=provider,
                               fallback_provider=fallback) for n in names]
     return {t.environment: t for t in targets}
