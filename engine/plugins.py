@@ -94,6 +94,27 @@ def _load_rules_file(provider: str, path: Path, _mtime: int) -> RuleSet:
     return rules
 
 
+def _unused_parameters(qualname: str, operation: str, expression: str
+                       ) -> list[tuple[tuple[str, ...], str]]:
+    """A rule must pass on every argument: one it leaves out would silently vanish."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    from infrar.engine.templates import environment
+
+    try:
+        used = meta.find_undeclared_variables(environment().parse(expression))
+    except TemplateSyntaxError as exc:
+        return [(("operations", operation, "expression"), f"template error: {exc.message}")]
+    parameters = load_capability(qualname.split(".", 1)[1]).signature(operation).parameters
+    missing = [p for p in parameters if p not in used]
+    if not missing:
+        return []
+    names = ", ".join(repr(p) for p in missing)
+    return [(("operations", operation, "expression"),
+             f"the expression never uses {names} of {qualname}.{operation}; every argument "
+             "must reach the native code")]
+
+
 def _consistency(rules: RuleSet) -> list[tuple[tuple[str, ...], str]]:
     """Cross-references the schema cannot check: needs, operations, exceptions."""
     cap = load_capability(rules.capability)
@@ -115,6 +136,8 @@ def _consistency(rules: RuleSet) -> list[tuple[tuple[str, ...], str]]:
     for name in cap.functions:
         if name not in rules.operations:
             problems.append((("operations",), f"operation {name!r} has no rule"))
+        else:
+            problems += _unused_parameters(cap.qualname, name, rules.operations[name].expression)
     for native, sdk_name in rules.errors.items():
         if sdk_name not in cap.classes:
             problems.append((("errors", native), f"{sdk_name!r} is not an SDK exception"))
