@@ -21,8 +21,7 @@ T = TypeVar("T")
 EXIT_CHANGED = 1
 EXIT_DIAGNOSTICS = 2
 
-PATHS = click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
 
 @click.group()
@@ -35,8 +34,9 @@ def cli() -> None:
 @PATHS
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def detect(paths: tuple[Path, ...], as_json: bool) -> None:
-    """List every use of the infrar SDK: capability, operation, resource, location."""
-    found = _run(lambda: detect_paths(list(paths)))
+    """List every use of the infrar SDK in PATHS (default: `paths:` of .infrar.yaml):
+    capability, operation, resource, location."""
+    found = _run(lambda: detect_paths(list(paths) or _configured_paths()))
     if as_json:
         uses = [dataclasses.asdict(u) for u in found.uses]
         problems = [dataclasses.asdict(d) for d in found.diagnostics]
@@ -64,6 +64,13 @@ def providers_list() -> None:
             rules = _run(partial(load_rules, name, capability))
             services.append(f"{capability}/{rules.service}")
         click.echo(f"{name:<10} {', '.join(services):<30} {provider.root}")
+
+
+def _configured_paths() -> list[Path]:
+    from infrar.engine.config import load_project_config
+
+    config = load_project_config()
+    return [config.root / p for p in config.paths] or [config.root]
 
 
 def _run(action: Callable[[], T]) -> T:

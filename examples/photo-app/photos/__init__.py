@@ -1,0 +1,1 @@
+"""A tiny photo service written once against the Infrar SDK."""
