@@ -191,7 +191,7 @@ def _transform(source: Path, provider: str, out: Path) -> Path:
     completed = _run([*_infrar_command(), "transform", "--provider", provider, "--out", str(out),
                       str(source)], _clean_env({}), out.parent)
     assert completed.returncode == 0, completed.stderr
-    return out
+    return out / provider
 
 
 class _Memo(dict):  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import linecache
 import re
 
@@ -50,7 +51,11 @@ def test_runtime_maps_native_errors_from_the_rules_data(provider: str) -> None:
     assert set(functions) == set(load_capability("storage").functions)
     filename = f"<infrar native code: {provider} storage>"
     source = "".join(linecache.getlines(filename))
-    for native in rules.errors:
-        assert f"{native!r}:" in source, native
+    mapped = {key.value: value.id for node in ast.walk(ast.parse(source))
+              if isinstance(node, ast.Dict)
+              for key, value in zip(node.keys, node.values, strict=True)
+              if isinstance(key, ast.Constant) and isinstance(value, ast.Name)}
+    for native, sdk_error in rules.errors.items():
+        assert mapped.get(str(native)) == sdk_error, native
     sdk_errors = set(rules.errors.values())
     assert {"ObjectNotFoundError", "PermissionDeniedError"} <= sdk_errors
