@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -65,3 +66,26 @@ def copy_provider(name: str, destination: Path) -> Path:
 
 def environment_without(*names: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
+
+
+def write_blocker(folder: Path) -> Path:
+    """A folder whose `infrar` package refuses to import: first on PYTHONPATH, it proves a
+    transformed program runs without the SDK (as tests/conformance does)."""
+    (folder / "infrar").mkdir(parents=True, exist_ok=True)
+    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
+    return folder
+
+
+def native_names(tree: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """The name table of a transformed tree (`infrar_native/resources.py`): environment ->
+    resource kind -> logical name -> physical name. Read, not imported."""
+    module = ast.parse((tree / "infrar_native" / "resources.py").read_text(encoding="utf-8"))
+    for node in module.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == "NAMES" and node.value is not None:
+            names: dict[str, dict[str, dict[str, str]]] = ast.literal_eval(node.value)
+            return names
+    raise AssertionError(f"no NAMES table in {tree}/infrar_native/resources.py")

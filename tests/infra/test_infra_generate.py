@@ -109,13 +109,13 @@ def test_dynamic_name_becomes_a_validated_variable_with_a_warning(project, run) 
     result = run("generate", "-e", "dev", "-p", "gcp", "--out", "tf")
     assert result.exit_code == 0
     assert "src/dynamic.py:3:1: warning: the bucket name is not a literal" in result.output
-    assert "variable 'bucket_src_dynamic_py_3'" in result.output
+    assert "variable 'bucket_src_dynamic_py_3_1'" in result.output
     tf = project.root / "tf"
-    assert "name        = var.bucket_src_dynamic_py_3" in (tf / "main.tf").read_text()
+    assert "name        = var.bucket_src_dynamic_py_3_1" in (tf / "main.tf").read_text()
     variables = (tf / "variables.tf").read_text()
-    assert 'variable "bucket_src_dynamic_py_3" {' in variables
-    assert "can(regex(" in variables and "length(var.bucket_src_dynamic_py_3) <= 63" in variables
-    assert '# bucket_src_dynamic_py_3 = ""' in (tf / "terraform.tfvars").read_text()
+    assert 'variable "bucket_src_dynamic_py_3_1" {' in variables
+    assert "can(regex(" in variables and "length(var.bucket_src_dynamic_py_3_1) <= 63" in variables
+    assert '# bucket_src_dynamic_py_3_1 = ""' in (tf / "terraform.tfvars").read_text()
 
 
 def test_regenerating_removes_what_is_no_longer_generated(tmp_path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from infra_support import ALL_PROVIDERS
+from infra_support import ALL_PROVIDERS, native_names
 
 from infrar.engine.config import load_project_config, resolve_target
 from infrar.engine.infra import hcl
@@ -32,7 +32,6 @@ HOSTILE = {
 def test_physical_name_is_one_function_of_project_environment_and_name() -> None:
     naming = Naming("{project}-{environment}-{name}", "photo-app", "prod")
     assert naming.physical("uploads") == "photo-app-prod-uploads"
-    assert naming.namer()("bucket", "uploads") == "photo-app-prod-uploads"
     assert Naming().physical("uploads") == "uploads"
     # The pattern is substituted, never formatted: no attribute access through it.
     assert Naming("{name.__class__}-{name}", None, "x").physical("a") == "{name.__class__}-a"
@@ -43,11 +42,16 @@ def test_generated_terraform_and_transformed_code_use_the_same_names(project, ru
     assert transformed.exit_code == 0, transformed.output
     generated = run("generate", "-e", "production", "--out", "tf")
     assert generated.exit_code == 0, generated.output
-    code = (project.root / "build" / "app.py").read_text()
+    # Production deploys to aws: its tree alone, serving production alone.
+    assert sorted(p.name for p in (project.root / "build").iterdir()) == ["aws"]
+    code = (project.root / "build" / "aws" / "app.py").read_text()
+    assert "from infrar_native.storage import" in code and "photo-app" not in code
+    names = native_names(project.root / "build" / "aws")
     main_tf = (project.root / "tf" / "main.tf").read_text()
-    for logical in ("uploads", "reports", "archive"):
-        physical = f"photo-app-production-{logical}"
-        assert repr(physical) in code
+    assert sorted(names) == ["production"]
+    assert sorted(names["production"]["bucket"]) == ["archive", "reports", "uploads"]
+    for logical, physical in names["production"]["bucket"].items():
+        assert physical == f"photo-app-production-{logical}"
         assert f'name        = "{physical}"' in main_tf
 
 

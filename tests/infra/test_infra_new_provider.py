@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from infra_support import PROVIDERS_DIR
+from infra_support import PROVIDERS_DIR, native_names
 
 from infrar.engine.infra.catalog import load_plugin, validate_plugin_dir
 
@@ -159,7 +159,9 @@ def test_a_new_provider_needs_no_code(acme, project, run, terraform) -> None:
 
     transformed = run("transform", "-p", "acme", "-e", "dev", "--out", "build", "src")
     assert transformed.exit_code == 0, transformed.output
-    assert "'photo-app-dev-uploads'" in (project.root / "build/app.py").read_text()
+    assert "from infrar_native.storage import" in (project.root / "build/acme/app.py").read_text()
+    assert native_names(project.root / "build/acme")["dev"]["bucket"]["uploads"] == \
+        "photo-app-dev-uploads"
 
     generated = run("generate", "-p", "acme", "-e", "dev", "--region", "annex", "--out", "tf")
     assert generated.exit_code == 0, generated.output

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from infra_support import copy_provider
+from infra_support import copy_provider, environment_without, native_names, write_blocker
 
 from infrar.engine.infra.catalog import load_plugin
 from infrar.engine.infra.cost import estimate
@@ -26,8 +26,11 @@ from infrar.engine.terraform.offline import NULL_PROVIDER_ADDRESS
 def test_transform_generate_plan_apply_replan_and_run(project, run, terraform) -> None:
     transformed = run("transform", "-e", "dev", "--out", "build", "src")
     assert transformed.exit_code == 0, transformed.output
-    code = (project.root / "build" / "app.py").read_text()
-    assert "'photo-app-dev-uploads'" in code and "infrar.storage" not in code
+    code = (project.root / "build" / "local" / "app.py").read_text()
+    assert "from infrar_native.storage import" in code and "infrar.storage" not in code
+    assert native_names(project.root / "build" / "local") == {"dev": {"bucket": {
+        "archive": "photo-app-dev-archive", "reports": "photo-app-dev-reports",
+        "uploads": "photo-app-dev-uploads"}}}
 
     planned = run("plan", "-e", "dev")
     assert planned.exit_code == 0, planned.output
@@ -47,8 +50,10 @@ def test_transform_generate_plan_apply_replan_and_run(project, run, terraform) -
     assert again.exit_code == 0, again.output
     assert again.output.startswith("No changes.")
 
-    env = {**os.environ, "INFRAR_PROVIDER": "local"}
-    ran = subprocess.run([sys.executable, "build/app.py", str(project.root)], env=env,
+    # A build serving one environment runs in it when INFRAR_ENVIRONMENT is unset.
+    env = {**environment_without("INFRAR_ENVIRONMENT", "INFRAR_PROVIDER"),
+           "PYTHONPATH": str(write_blocker(project.root.parent / "blocker"))}
+    ran = subprocess.run([sys.executable, "build/local/app.py", str(project.root)], env=env,
                          capture_output=True, text=True, check=False)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip().startswith("file://")
@@ -82,10 +87,10 @@ def test_plan_markdown_and_dynamic_name_needs_a_value(project, run, terraform) -
                   'import os\nfrom infrar.storage import read\nread(os.environ["B"], "k")\n')
     planned = run("plan", "-e", "dev", "--markdown")
     assert planned.exit_code == 1
-    assert "bucket_src_dynamic_py_3" in planned.output
+    assert "bucket_src_dynamic_py_3_1" in planned.output
     assert "warning: the bucket name is not a literal" in planned.output
     tfvars = default_workdir(project.root, "dev") / "terraform.tfvars"
-    tfvars.write_text(tfvars.read_text() + 'bucket_src_dynamic_py_3 = "from-env"\n')
+    tfvars.write_text(tfvars.read_text() + 'bucket_src_dynamic_py_3_1 = "from-env"\n')
     project.write("src/dynamic.py",
                   'from infrar.storage import read\nread("plain", "k")\n')
     planned = run("plan", "-e", "dev", "--markdown")
@@ -101,7 +106,7 @@ def test_plan_markdown_and_dynamic_name_needs_a_value(project, run, terraform) -
 def test_plan_json_reports_the_plan_for_programs(project, run, terraform, monkeypatch) -> None:
     project.write("src/dynamic.py",
                   'import os\nfrom infrar.storage import read\nread(os.environ["B"], "k")\n')
-    monkeypatch.setenv("TF_VAR_bucket_src_dynamic_py_3", "from-env")
+    monkeypatch.setenv("TF_VAR_bucket_src_dynamic_py_3_1", "from-env")
     planned = run("plan", "-e", "dev", "--json")
     assert planned.exit_code == 0, planned.output
     report = json.loads(planned.stdout)
