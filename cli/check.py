@@ -105,7 +105,7 @@ def run_check(files: list[Path], providers: tuple[str, ...],
     problems: dict[Diagnostic, list[str]] = {}
     for provider in providers:
         targets = deployment_targets(config, provider=provider)
-        result = run_pipeline(files, config=config, targets=targets)
+        result = run_pipeline(files, config=config, targets=targets, build=False)
         for diagnostic in result.errors:
             problems.setdefault(diagnostic, []).append(provider)
     return CheckReport(len(files), providers, problems)

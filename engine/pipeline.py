@@ -75,8 +75,10 @@ def deployment_targets(config: ProjectConfig, *, provider: str | None = None,
 
 
 def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str, Target],
-                 workspace: Path | None = None, exclude: Path | None = None) -> PipelineResult:
-    """Transform and inventory the Python files under `roots` for every target.
+                 workspace: Path | None = None, exclude: Path | None = None,
+                 build: bool = True) -> PipelineResult:
+    """Transform and inventory the Python files under `roots` for every target; with `build`,
+    assemble each provider's tree (a check needs only the diagnostics).
 
     `workspace`: files that are symlinks or resolve outside it are left out, so a repository
     cannot make Infrar read (and publish) files from elsewhere. `exclude`: a folder left out
@@ -100,7 +102,7 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
         if inventory is not None:
             result.inventories[name] = inventory
     result.diagnostics = sorted(diagnostics)
-    if result.ok:
+    if result.ok and build:
         result.builds = _builds(tree, kept, result)
     return result
 

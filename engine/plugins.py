@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from infrar.engine.schema import schema_errors
 from infrar.engine.yamlio import YamlError, load_yaml
 
 PLUGIN_PATH_VARIABLE = "INFRAR_PLUGIN_PATH"
+_SUBSTITUTED = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ def _load_rules_file(provider: str, path: Path, _mtime: int) -> RuleSet:
 def _unused_parameters(qualname: str, operation: str, expression: str
                        ) -> list[tuple[tuple[str, ...], str]]:
     """A rule must pass on every argument: one it leaves out would silently vanish."""
+    parameters = load_capability(qualname.split(".", 1)[1]).signature(operation).parameters
+    if set(parameters) <= set(_SUBSTITUTED.findall(expression)):
+        return []  # the common case, decided without loading Jinja
     from jinja2 import TemplateSyntaxError, meta
 
     from infrar.engine.templates import environment
@@ -105,7 +110,6 @@ def _unused_parameters(qualname: str, operation: str, expression: str
         used = meta.find_undeclared_variables(environment().parse(expression))
     except TemplateSyntaxError as exc:
         return [(("operations", operation, "expression"), f"template error: {exc.message}")]
-    parameters = load_capability(qualname.split(".", 1)[1]).signature(operation).parameters
     missing = [p for p in parameters if p not in used]
     if not missing:
         return []

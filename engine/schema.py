@@ -72,6 +72,23 @@ def schema_errors(doc: YamlDocument, schema_name: str) -> list[str]:
     return found
 
 
+def meta_schema_error(doc: YamlDocument) -> tuple[tuple[str | int, ...], str] | None:
+    """Why `doc` is not itself a valid JSON Schema (where, message), or None; successes are
+    remembered as for `schema_errors`."""
+    key = _validity_key(doc.data, "<json schema>")
+    if key in _known_valid or diskcache.read(CACHE_KIND, key) == b"":
+        return None
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(doc.data)
+    except jsonschema.SchemaError as exc:
+        return tuple(exc.absolute_path), exc.message
+    _known_valid.add(key)
+    diskcache.write(CACHE_KIND, key)
+    return None
+
+
 def _validate(doc: YamlDocument, schema_name: str) -> list[str]:
     import jsonschema
 

@@ -13,14 +13,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from jinja2 import TemplateSyntaxError, meta
 
 from infrar.engine.capabilities import load_capability
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.naming import NamingRule
 from infrar.engine.plugins import get_provider, load_rules_file
-from infrar.engine.schema import schema_errors
+from infrar.engine.schema import meta_schema_error, schema_errors
 from infrar.engine.templates import compile_infra_template, infra_environment
 from infrar.engine.yamlio import YamlDocument, YamlError, format_yaml_path, load_yaml
 
@@ -332,10 +331,9 @@ class _Reader:
         )
 
     def check_auth_schema(self, schema: YamlDocument) -> None:
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema.data)
-        except jsonschema.SchemaError as exc:
-            self.add(schema, tuple(exc.absolute_path), f"not a valid JSON Schema: {exc.message}")
+        problem = meta_schema_error(schema)
+        if problem is not None:
+            self.add(schema, problem[0], f"not a valid JSON Schema: {problem[1]}")
         properties = schema.data["properties"]
         for name in schema.data.get("required", []):
             if name not in properties:
