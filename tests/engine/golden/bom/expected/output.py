@@ -1,0 +1,3 @@
+﻿import infrar_native.storage as s
+
+x = s.read("b", "k")

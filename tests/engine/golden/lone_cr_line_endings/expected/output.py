@@ -1,0 +1,1 @@
+"""Classic Mac OS line endings: a lone carriage return ends each line."""import infrar_native.storage as sdata = s.read("b", "k")
