@@ -208,7 +208,7 @@ def run_transform(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     if not output.is_relative_to(workspace):
         raise ActionError(f"output-directory {chosen!r} must be inside the workspace")
     try:
-        expected = expected_output(config, provider=inputs.provider,
+        expected = expected_output(config, output=output, provider=inputs.provider,
                                    environment=inputs.environment)
     except Problems as exc:
         title = f"Infrar transform: {plural(len(exc.lines), 'problem')}; nothing was written"

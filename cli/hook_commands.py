@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from infrar.cli.check import display_path, output_dir, plural, source_paths
+from infrar.cli.check import display_path, existing_source_paths, output_dir, plural
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.files import write_tree
 
@@ -24,16 +24,18 @@ class Problems(Exception):
         self.lines = lines
 
 
-def expected_output(config: ProjectConfig, *, provider: str | None = None,
+def expected_output(config: ProjectConfig, *, output: Path | None,
+                    provider: str | None = None,
                     environment: str | None = None) -> dict[Path, bytes]:
-    """What `infrar transform --out DIR` writes for the configured paths: the transformed
-    tree of each provider, in a folder of its own."""
+    """What `infrar transform --out OUTPUT` writes for the configured paths: the transformed
+    tree of each provider, in a folder of its own. What is under `output` is never read as
+    source, whatever `paths:` says."""
     from infrar.engine.pipeline import build_files, deployment_targets, run_pipeline
 
     targets = deployment_targets(config, provider=provider, environment=environment)
-    roots = [display_path(p) for p in source_paths(config)]
+    roots = [display_path(p) for p in existing_source_paths(config)]
     result = run_pipeline(roots, config=config, targets=targets, workspace=config.root,
-                          exclude=output_dir(config))
+                          exclude=output)
     if not result.ok:
         raise Problems([str(d) for d in result.errors])
     return build_files(result.builds)
@@ -56,7 +58,7 @@ def regenerate(cwd: Path) -> int:
             return 0
         # Seam: when `infrar generate` commits Terraform too, its files are one more mapping
         # here, compared and rewritten the same way.
-        expected = expected_output(config)
+        expected = expected_output(config, output=output)
     except EngineError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_PROBLEMS

@@ -119,9 +119,11 @@ def test_transform_writes_output_and_reports_changes(job: Job) -> None:
     first = job.runner.run({"command": "transform", "comment": "false"})
     assert first.ok, first.log
     assert first.outputs["changed"] == "true"
-    generated = job.runner.workspace / "generated" / "app.py"
-    assert "infrar.storage" not in generated.read_text()
-    assert "generated/app.py" in first.summary
+    tree = job.runner.workspace / "generated" / "local"
+    assert "from infrar_native.storage import" in (tree / "app.py").read_text()
+    assert (tree / "infrar_native" / "resources.py").is_file()
+    assert "generated/local/app.py" in first.summary
+    assert "<code>generated/local/infrar&#95;native/storage.py</code>" in first.summary
     again = job.runner.run({"command": "transform", "comment": "false"})
     assert again.outputs["changed"] == "false"
     assert job.comments() == []

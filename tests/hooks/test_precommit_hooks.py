@@ -72,21 +72,25 @@ def test_generate_rewrites_stale_output_then_passes(user_repo: UserRepo) -> None
 
     first = user_repo.pre_commit("run", "infrar-generate")
     assert first.returncode == 1, first.stdout
-    assert "rewrote stale generated/app.py" in first.stdout
-    generated = (user_repo.path / "generated" / "app.py").read_text()
-    assert "infrar.storage" not in generated and "cat.jpg" in generated
-    assert (user_repo.path / "generated" / "requirements.infrar.txt").exists()
+    tree = user_repo.path / "generated" / "local"
+    for relative in ("app.py", "infrar_native/storage.py", "infrar_native/resources.py",
+                     "requirements.infrar.txt"):
+        assert f"rewrote stale generated/local/{relative}" in first.stdout
+    generated = (tree / "app.py").read_text()
+    assert "from infrar_native.storage import read, write" in generated
+    assert "cat.jpg" in generated
 
     user_repo.stage("generated")
     second = user_repo.pre_commit("run", "infrar-generate")
     assert second.returncode == 0, second.stdout
 
     # A hand edit to the generated code is stale output too, and is put back.
-    (user_repo.path / "generated" / "app.py").write_text(generated + "# edited\n")
+    (tree / "app.py").write_text(generated + "# edited\n")
     user_repo.stage("generated")
     third = user_repo.pre_commit("run", "infrar-generate")
-    assert third.returncode == 1 and "rewrote stale generated/app.py" in third.stdout
-    assert (user_repo.path / "generated" / "app.py").read_text() == generated
+    assert third.returncode == 1 and "rewrote stale generated/local/app.py" in third.stdout
+    assert "1 generated file stale" in third.stdout  # the rest was up to date
+    assert (tree / "app.py").read_text() == generated
 
 
 def test_generate_refuses_code_it_cannot_rewrite(user_repo: UserRepo) -> None:
