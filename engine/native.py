@@ -232,8 +232,12 @@ def _from_import(module: str, names: list[str]) -> str:
     return f"from {module} import (\n{listed})"
 
 
-def _import_order(statement: str) -> tuple[bool, str]:
-    return statement.startswith("from "), statement.split(" as ")[0].split(" import")[0].lower()
+def _import_order(statement: str) -> tuple[bool, str, tuple[int, str], str]:
+    """isort's order: by module, then (one module imported under several aliases) by the
+    first imported name; a total order, so that set iteration never decides it."""
+    module = statement.split(" as ")[0].split(" import")[0].lower()
+    names = statement.partition(" import ")[2].strip("( \n")
+    return statement.startswith("from "), module, _name_order(names), statement
 
 
 def _name_order(name: str) -> tuple[int, str]:
