@@ -71,6 +71,8 @@ class Analysis:
     """Whether a `from <other module> import *` may bind names we cannot know."""
     module_sdk: dict[str, str] = field(default_factory=dict)
     """Module-level names bound to SDK names (what the module re-exports)."""
+    module_package: bool = False
+    """Whether `import infrar[.x]` (without `as`) binds `infrar` in the module's globals."""
 
     def problem(self, node: ast.AST, code: str, message: str) -> None:
         self.problems.append((node, code, message))
@@ -116,6 +118,7 @@ def analyse(tree: ast.Module, reexport: ReExport | None = None) -> Analysis:
     result.module_bound = builder.module.bound | builder.global_names
     result.module_sdk = {n: q for n, q in builder.module.sdk.items()
                          if n not in builder.module.bound}
+    result.module_package = builder.module.plain_package and PACKAGE not in builder.module.bound
     table = symbol_table()
     modules = module_names()
     for name_node, scope in builder.loads:

@@ -18,6 +18,7 @@ from infrar.engine.detect import ModuleContext
 from infrar.engine.diagnostics import Diagnostic
 from infrar.engine.native import PACKAGE
 from infrar.engine.source import Source
+from infrar.engine.templates import python_literal
 
 _FROM_MODULE = re.compile(rb"from(?:\s|\\\r?\n)+([\w.\s\\]+?)(?:\s|\\\r?\n)+import\b")
 
@@ -101,6 +102,7 @@ class _Rewriter:
     def run(self) -> None:
         edits = [e for stmt in self.analysis.imports for e in self._import_edits(stmt)]
         edits += self._submodule_edits()
+        edits += self._annotation_edits()
         covered = [(e.start, e.end) for e in edits]
         edits += [_Edit(self.source.start(n), self.source.end(n), PACKAGE.encode())
                   for n in self.analysis.package_names
@@ -187,6 +189,75 @@ class _Rewriter:
                 text = PACKAGE + text[len(SDK_PACKAGE):]
             edits.append(_Edit(self.source.start(inner), self.source.end(inner), text.encode()))
         return edits
+
+    def _annotation_edits(self) -> list[_Edit]:
+        """`"infrar.storage.ObjectInfo"` as an annotation: `typing.get_type_hints` evaluates
+        the string in the module's globals, where `import infrar.storage` now binds
+        `infrar_native`, so the string names the native package too."""
+        if not self.analysis.module_package:
+            return []
+        edits = []
+        for node in self.analysis.parents:
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and _in_annotation(node, self.analysis.parents)):
+                continue
+            value = _native_annotation(node.value)
+            if value is None:
+                continue
+            start, end = self.source.start(node), self.source.end(node)
+            written = self.source.data[start:end]
+            quote = written[:1]
+            simple = quote in (b'"', b"'") and written == quote + node.value.encode() + quote
+            text = quote + value.encode() + quote if simple else python_literal(value).encode()
+            edits.append(_Edit(start, end, text))
+        return edits
+
+
+def _in_annotation(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = parent.args
+            annotations = [a.annotation for a in [*args.posonlyargs, *args.args,
+                                                  *args.kwonlyargs, args.vararg, args.kwarg]
+                           if a is not None]
+            return child is parent.returns or any(child is a for a in annotations)
+        if isinstance(parent, ast.AnnAssign):
+            return child is parent.annotation
+        if isinstance(parent, ast.stmt):
+            return False
+        child, parent = parent, parents.get(parent)
+    return False
+
+
+def _native_annotation(text: str) -> str | None:
+    """The annotation string with each `infrar.<module>...` chain naming the native module,
+    or None when it has none (or is not an expression)."""
+    if SDK_PACKAGE not in text or "\n" in text:
+        return None
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    data = text.encode()
+    edits = []
+    for name in ast.walk(tree):
+        if not (isinstance(name, ast.Name) and name.id == SDK_PACKAGE):
+            continue
+        chain: ast.expr = name
+        parts = [name.id]
+        while isinstance(parent := parents.get(chain), ast.Attribute) and parent.value is chain:
+            chain, parts = parent, [*parts, parent.attr]
+        if len(parts) < 2:
+            continue
+        known = max(k for k in range(1, len(parts) + 1)
+                    if k == 1 or _known_module(".".join(parts[:k])))
+        replacement = ".".join([native_module(".".join(parts[:known])), *parts[known:]])
+        edits.append(_Edit(name.col_offset, chain.end_col_offset or 0, replacement.encode()))
+    if not edits:
+        return None
+    return _apply(data, sorted(edits, key=lambda e: e.start)).decode()
 
 
 def _is_sdk(module: str) -> bool:
