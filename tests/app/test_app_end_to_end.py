@@ -39,17 +39,20 @@ def test_pull_request_to_apply_on_merge(fake: FakeGitHub, app_env: dict[str, str
     message = fake.git.message(REPO, branch)
     assert f"{TRAILER}: {pull.head_sha}" in message
     assert fake.git.parent(REPO, branch) == pull.head_sha
-    native = fake.git.show(REPO, branch, "src/app.py")
-    assert "from infrar" not in native and "import infrar" not in native
-    assert "def save(key, data):" in native
+    assert fake.git.show(REPO, branch, "src/app.py") == APP_PY  # the source stays as written
+    native = fake.git.show(REPO, branch, ".infrar/build/local/src/app.py")
+    assert native == APP_PY.replace("from infrar.storage", "from infrar_native.storage")
+    names = fake.git.show(REPO, branch, ".infrar/build/local/infrar_native/resources.py")
+    assert '"uploads": "photos-production-uploads"' in names
+    assert fake.git.show(REPO, branch, ".infrar/build/local/src/helpers.py") == \
+        BASE_FILES["src/helpers.py"]
     assert "module \"storage\"" in fake.git.show(
         REPO, branch, ".infrar/terraform/production/main.tf")
     assert "Plan: 1 to add, 0 to change, 0 to destroy" in review["body"]
     assert not fake.git.has_file(REPO, branch, smuggled)  # only generated Terraform is planned
     assert "<details>" in review["body"]
-    lines = sorted(c["line"] for c in review["comments"])
-    assert lines == [7, 11], review["comments"]
-    assert all("rewrites this" in c["body"] for c in review["comments"])
+    assert [(c["path"], c["line"]) for c in review["comments"]] == [("src/app.py", 3)]
+    assert "from infrar_native.storage import read, write" in review["comments"][0]["body"]
 
     runs = list(fake.repos[REPO].check_runs.values())
     assert [(r["head_sha"], r["status"], r["conclusion"]) for r in runs] == [
