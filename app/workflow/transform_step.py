@@ -29,7 +29,10 @@ class TreeTransform:
 
     @property
     def changed(self) -> dict[str, FileResult]:
-        return self.result.changed
+        """Repository path -> each file whose SDK imports were rewritten. (The pipeline keys
+        files by where they land in a build, relative to the configured path they were found
+        under: `app.py` for `src/app.py` with `paths: [src]`; reviews need the repository's.)"""
+        return {r.path: r for r in self.result.changed.values()}
 
     @property
     def builds(self) -> dict[str, Build]:
