@@ -20,7 +20,7 @@ from infrar.app.workflow.generation import Generated, GenerationUnavailable, loa
 from infrar.app.workflow.inline import inline_comments
 from infrar.app.workflow.publish import publish_comment, publish_review
 from infrar.app.workflow.router import Context
-from infrar.app.workflow.safety import outside_paths
+from infrar.app.workflow.safety import fresh_dir, outside_paths, repository_relative
 from infrar.app.workflow.terraform_step import plan_directory, scratch
 from infrar.app.workflow.transform_step import BUILD_DIR, TreeTransform, transform_tree
 from infrar.engine.config import (
@@ -38,6 +38,7 @@ from infrar.engine.pipeline import build_files
 log = logging.getLogger(__name__)
 
 GENERATED_DIR = ".infrar/terraform"
+CHECKOUT_DIR = "src"
 MAX_CONFIG_BYTES = 256 * 1024
 
 
@@ -58,8 +59,9 @@ def run_plan(ctx: Context, request: Request) -> bool:
         return _plan(ctx, gh, request, check, root)
     except Exception as exc:
         # Shown until the retry (which reuses this check run) completes it again.
+        shown = repository_relative(f"{type(exc).__name__}: {exc}", root / CHECKOUT_DIR, root)
         checks.complete(gh, check, ok=False, title="Infrar hit an error; retrying",
-                        summary=scrub(f"{type(exc).__name__}: {exc}")[:2000])
+                        summary=scrub(shown)[:2000])
         raise
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -68,7 +70,7 @@ def run_plan(ctx: Context, request: Request) -> bool:
 def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Path) -> bool:
     pr = request.pr
     work = gitops.checkout(url=ctx.payload["repository"]["clone_url"], sha=pr.head_sha,
-                           dest=root / "src", token=ctx.token())
+                           dest=root / CHECKOUT_DIR, token=ctx.token())
     config = _config(ctx, gh, request, check, work.root)
     if config is None:
         return False
@@ -97,15 +99,13 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
     tree = transform_tree(work.root, config=config, targets=every)
     log.info("transform of %s#%d: %d SDK file(s)", ctx.repo, pr.number, len(tree.result.files))
     if not tree.ok:
-        return _refuse_transform(ctx, gh, request, check, tree, providers)
+        return _refuse_transform(ctx, gh, request, check, tree, providers, work.root)
     outcomes, generated = _generate(ctx, work.root, targets)
     strict = _base_requirements(ctx, work, pr.base_ref, root)
     for name, outcome in outcomes.items():
         outcome.requirements = tuple(sorted({*outcome.requirements, *strict.get(name, ())}))
-    build_dir = work.root / BUILD_DIR
     # Only generated files may stand there: anything committed under it is replaced.
-    shutil.rmtree(build_dir, ignore_errors=True)
-    write_tree(build_dir, build_files(tree.builds))
+    write_tree(fresh_dir(work.root, BUILD_DIR), build_files(tree.builds))
     branch = f"{ctx.runtime.settings.bot_branch_prefix}{pr.number}"
     commit = None
     if len(generated) == len(outcomes) and not any(g.errors for g in generated.values()):
@@ -115,6 +115,10 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
         for name, outcome in outcomes.items():
             _plan_environment(ctx, request, outcome, generated[name],
                               work.root / GENERATED_DIR / name, root)
+    for outcome in outcomes.values():
+        # Generators and Terraform name files by where they ran: the reader knows the repository.
+        outcome.problems = [repository_relative(p, work.root, root) for p in outcome.problems]
+        outcome.warnings = [repository_relative(w, work.root, root) for w in outcome.warnings]
     return _report(ctx, gh, request, check, tree, providers, branch, commit,
                    list(outcomes.values()))
 
@@ -132,7 +136,7 @@ def _config(ctx: Context, gh: GitHubClient, request: Request, check: int,
             raise ConfigError([f"{path}:1: (document): larger than {MAX_CONFIG_BYTES} bytes"])
         return load_config(path)
     except ConfigError as exc:
-        problems = [p.replace(f"{root}/", "") for p in exc.problems]
+        problems = [repository_relative(p, root) for p in exc.problems]
     body = (f"`{CONFIG_FILE}` is invalid, so nothing was transformed, committed or planned:\n\n"
             + render.problems_block(problems))
     publish_comment(gh, request.pr.number, key=f"config:{request.key}", body=body)
@@ -142,8 +146,9 @@ def _config(ctx: Context, gh: GitHubClient, request: Request, check: int,
 
 
 def _refuse_transform(ctx: Context, gh: GitHubClient, request: Request, check: int,
-                      tree: TreeTransform, provider: str) -> bool:
-    problems = tree.errors + render.diagnostics_lines(tree.diagnostics)
+                      tree: TreeTransform, provider: str, checkout: Path) -> bool:
+    problems = [repository_relative(e, checkout) for e in tree.errors]
+    problems += render.diagnostics_lines(tree.diagnostics)
     body = render.review_body(head_sha=request.pr.head_sha, branch="", branch_url="",
                               commit_sha=None, rewritten=0, provider=provider, outcomes=[],
                               diagnostics=problems)
@@ -159,6 +164,8 @@ def _generate(ctx: Context, root: Path, targets: dict[str, Target]
               ) -> tuple[dict[str, render.EnvironmentOutcome], dict[str, Generated]]:
     outcomes: dict[str, render.EnvironmentOutcome] = {}
     generated: dict[str, Generated] = {}
+    # Only generated files may be planned: anything committed there is dropped, not run.
+    fresh_dir(root, GENERATED_DIR)
     for name, target in targets.items():
         env = target.config.environments.get(name)
         outcome = render.EnvironmentOutcome(
@@ -166,8 +173,6 @@ def _generate(ctx: Context, root: Path, targets: dict[str, Target]
             apply_on_merge=bool(env and env.apply_on_merge),
             requirements=tuple(env.apply_requirements) if env else ())
         out_dir = root / GENERATED_DIR / name
-        # Only generated files may be planned: anything committed there is dropped, not run.
-        shutil.rmtree(out_dir, ignore_errors=True)
         try:
             generated[name] = load_generator().generate(
                 source_root=root, target=target, out_dir=out_dir,

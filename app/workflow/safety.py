@@ -1,9 +1,11 @@
 """What in a checkout would make the App read outside it: configured paths that leave the
-repository, and symlinks that point out of it."""
+repository, and symlinks that point out of it; folders the App writes that the checkout cannot
+redirect; and the worker's folders kept out of what the App shows."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from infrar.engine.config import ProjectConfig
@@ -21,3 +23,27 @@ def outside_paths(root: Path, config: ProjectConfig) -> list[str]:
                 found.append(f"{path.relative_to(root).as_posix()}: symlink to outside the "
                              "repository")
     return found
+
+
+def fresh_dir(root: Path, relative: str) -> Path:
+    """`root/relative` as a new empty folder, whatever the checkout had there: a folder and its
+    files, a file, or a symlink (which would make the App write, and plan, somewhere else in
+    the repository) at that path or any folder on the way to it."""
+    path = root
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def repository_relative(text: str, checkout: Path, *scratch_dirs: Path) -> str:
+    """`text` without the worker's folders: paths in the checkout become repository paths (the
+    checkout itself `.`), then paths in the scratch folders become relative to them."""
+    for folder in (checkout, *scratch_dirs):
+        for shown in dict.fromkeys((str(folder.resolve()), str(folder))):
+            text = text.replace(shown + "/", "").replace(shown, ".")
+    return text
