@@ -49,8 +49,10 @@ class GitRepos:
         return self.commit(full_name, "main", files, message="initial commit", new_branch=False)
 
     def commit(self, full_name: str, branch: str, files: dict[str, str | None], *,
-               message: str = "change", base: str = "main", new_branch: bool = True) -> str:
-        """Commit `files` (None deletes) on `branch` (made from `base` when new); push; SHA."""
+               message: str = "change", base: str = "main", new_branch: bool = True,
+               links: dict[str, str] | None = None) -> str:
+        """Commit `files` (None deletes) and symlinks `links` (path -> target) on `branch`
+        (made from `base` when new); push; SHA."""
         clone = self.dev / full_name
         exists = bool(git("ls-remote", "--heads", "origin", branch, cwd=clone).strip())
         if exists:
@@ -68,6 +70,10 @@ class GitRepos:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        for name, target in (links or {}).items():
+            path = clone / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(target)
         git("add", "--all", cwd=clone)
         git("commit", "-q", "--allow-empty", "-m", message, cwd=clone)
         git("push", "-q", "--force", "origin", f"HEAD:refs/heads/{branch}", cwd=clone)
@@ -114,6 +120,10 @@ class GitRepos:
 
     def show(self, full_name: str, ref: str, path: str) -> str:
         return git("show", f"{ref}:{path}", cwd=self.bare(full_name))
+
+    def files(self, full_name: str, ref: str, under: str = "") -> list[str]:
+        args = ["ls-tree", "-r", "--name-only", ref] + (["--", under] if under else [])
+        return git(*args, cwd=self.bare(full_name)).splitlines()
 
     def has_file(self, full_name: str, ref: str, path: str) -> bool:
         return self.ref_exists(full_name, f"{ref}:{path}")

@@ -122,8 +122,10 @@ class FakeGitHub:
         return repo
 
     def open_pull(self, full_name: str, branch: str, files: dict[str, str | None], *,
-                  author: str = "alice", draft: bool = False, fork: str | None = None) -> Pull:
-        head = self.git.commit(full_name, branch, files, message=f"work on {branch}")
+                  author: str = "alice", draft: bool = False, fork: str | None = None,
+                  links: dict[str, str] | None = None) -> Pull:
+        head = self.git.commit(full_name, branch, files, message=f"work on {branch}",
+                               links=links)
         repo = self.repos[full_name]
         number = len(repo.pulls) + 1
         pull = Pull(number, branch, head, "main", self.git.rev(full_name, "refs/heads/main"),
