@@ -1,15 +1,18 @@
 """Property test: random programs mixing SDK calls with ordinary code.
 
-Programs are built from segments, each a run of whole lines. Ordinary segments never touch the
-SDK, so each must come out byte for byte, in order; SDK segments are the only ones that may change.
-Ordinary segments begin with a statement, never with a comment or blank line, so that the lines
-the engine inserts (at a line start before the first statement) fall between segments.
+Programs are built from segments, each a run of whole lines; ordinary segments never touch the
+SDK but mention `infrar` in strings, comments and names. The output must be the input with
+exactly two kinds of edit, computed here from the input's own syntax tree: the `infrar` module
+name of each SDK import statement becomes `infrar_native`, and so does each load of the name
+`infrar` (bound by a plain `import infrar[.storage]`). Every other byte is identical: call sites,
+arguments, f-strings, comments, line endings.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 
 from infrar.engine.capabilities import load_capability
 from infrar.engine.detect import detect_source
+from infrar.engine.native import PACKAGE
 from infrar.engine.transform import transform_source
 
 CAPABILITY = load_capability("storage")
@@ -41,7 +45,7 @@ text_values = st.lists(words, min_size=1, max_size=3).map(" ".join)
 @st.composite
 def ordinary(draw: st.DrawFn, n: int) -> Segment:
     kind = draw(st.sampled_from(["assign", "string", "function", "class", "loop", "try",
-                                 "import", "comment", "multiline"]))
+                                 "import", "comment", "multiline", "lookalike"]))
     text = draw(text_values)
     tail = draw(st.sampled_from(["", "\n", "# infrar in a comment\n", "\n\n", "# note\n\n"]))
     if kind == "assign":
@@ -63,9 +67,14 @@ def ordinary(draw: st.DrawFn, n: int) -> Segment:
         body = (f"try:\n    v_{n} = int({text!r})\n"
                 f"except ValueError:\n    v_{n} = None\n")
     elif kind == "import":
-        # The engine puts its setup right after a run of imports: this segment is one line.
         return Segment(draw(st.sampled_from(["import json\n", "import os.path\n",
-                                             "from collections import OrderedDict\n"])), False)
+                                             "from collections import OrderedDict\n",
+                                             "import json, os.path as infrar_path\n"])), False)
+    elif kind == "lookalike":
+        # `infrar` as an attribute, a keyword, a relative module: none of them is the SDK.
+        body = (f"def look_{n}(obj):\n"
+                f"    from .infrar import storage as rel_{n}\n"
+                f"    return obj.infrar, dict(infrar={text!r}), rel_{n}\n")
     elif kind == "comment":
         body = f"v_{n} = 0\n# infrar: {text}\n"
     else:
@@ -187,29 +196,64 @@ def encoded(segment: Segment, newline: str) -> bytes:
     return segment.text.replace("\n", newline).encode()
 
 
+_LINE_END = re.compile(rb"\r\n?|\n")
+
+
+def expected_output(source: bytes) -> bytes:
+    """`source` with the SDK's module name in its imports, and each load of `infrar`, renamed:
+    found from the syntax tree alone, without the engine."""
+    starts = [0, *(m.end() for m in _LINE_END.finditer(source))]
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            sdk = [a for a in node.names if a.name.split(".")[0] == "infrar"]
+        elif isinstance(node, ast.ImportFrom):
+            sdk = [node] if not node.level and (node.module or "").split(".")[0] == "infrar" \
+                else []
+        elif isinstance(node, ast.Name) and node.id == "infrar":
+            assert isinstance(node.ctx, ast.Load)
+            sdk = [node]
+        else:
+            continue
+        for part in sdk:
+            start = starts[part.lineno - 1] + part.col_offset
+            at = source.index(b"infrar", start)
+            spans.append((at, at + len(b"infrar")))
+    out, position = [], 0
+    for begin, end in sorted(spans):
+        out += [source[position:begin], PACKAGE.encode()]
+        position = end
+    return b"".join([*out, source[position:]])
+
+
+def test_expected_output_renames_only_sdk_names() -> None:
+    source = (b'"""import infrar.storage"""\nimport json, infrar.storage as s\n'
+              b'from infrar import storage  # infrar\nimport infrar\n'
+              b'x = [infrar.storage.read("infrar", k) for k in "infrar"]  # infrar.storage\n')
+    assert expected_output(source) == (
+        b'"""import infrar.storage"""\nimport json, infrar_native.storage as s\n'
+        b'from infrar_native import storage  # infrar\nimport infrar_native\n'
+        b'x = [infrar_native.storage.read("infrar", k) for k in "infrar"]  # infrar.storage\n')
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs(program: tuple[list[Segment], str]) -> None:
     segments, newline = program
     source = b"".join(encoded(s, newline) for s in segments)
-    result = transform_source(source, path="generated.py", provider="local")
+    result = transform_source(source, path="generated.py")
     assert result.ok, "\n".join(map(str, result.diagnostics)) + "\n" + source.decode()
     assert result.output is not None and result.output != source
     output = result.output
 
+    assert output == expected_output(source), "a byte outside the SDK's names changed"
+    assert result.capabilities == ["storage"]
+    assert [r.operation for r in result.rewrites] == ["import"]
+
     compile(output, "generated.py", "exec", dont_inherit=True)
-
-    again = transform_source(output, path="generated.py", provider="local")
+    again = transform_source(output, path="generated.py")
     assert again.ok and (again.output is None or again.output == output), "not idempotent"
-    assert transform_source(source, path="generated.py", provider="local").output == output
-
-    position = 0
-    for segment in segments:
-        if segment.sdk:
-            continue
-        found = output.find(encoded(segment, newline), position)
-        assert found >= 0, f"ordinary code changed or moved:\n{segment.text}"
-        position = found + len(encoded(segment, newline))
+    assert transform_source(source, path="generated.py").output == output
 
     expected_calls = sum(s.calls for s in segments)
     assert len(detect_source(source, path="generated.py").uses) == expected_calls
@@ -217,7 +261,7 @@ def test_random_programs(program: tuple[list[Segment], str]) -> None:
     for node in ast.walk(ast.parse(output)):
         if isinstance(node, ast.Import):
             assert not any(a.name.split(".")[0] == "infrar" for a in node.names)
-        if isinstance(node, ast.ImportFrom):
+        if isinstance(node, ast.ImportFrom) and not node.level:
             assert (node.module or "").split(".")[0] != "infrar"
     if newline == "\r\n":
         assert output.count(b"\n") == output.count(b"\r\n")
