@@ -1,11 +1,23 @@
 """The storage contract holds identically everywhere.
 
-Every program in `programs/` runs through the SDK and, transformed by `infrar transform`, as
-plain native code, on every provider: local directories, moto (S3), gcp-storage-emulator (GCS)
-and Azurite (Blob). Each run must print exactly the transcript of the SDK on the local backend,
-which is itself pinned in `transcripts/` (regenerate with INFRAR_UPDATE_GOLDEN=1 and review).
-Transformed programs run with an `infrar` package first on PYTHONPATH that refuses to import,
-so they prove they carry no Infrar runtime.
+Every program runs through the SDK and, transformed by `infrar transform`, as plain native
+code, on every provider: local directories, moto (S3), gcp-storage-emulator (GCS) and Azurite
+(Blob). Each run must print exactly the transcript of the SDK on the local backend, which is
+itself pinned in `transcripts/` (regenerate with INFRAR_UPDATE_GOLDEN=1 and review).
+Transformed programs run from `OUT/<provider>/` with an `infrar` package first on PYTHONPATH
+that refuses to import, so they prove they carry no Infrar runtime.
+
+Programs come in two shapes:
+
+- `programs/<name>.py`: one script; all of them are transformed as one tree.
+- `packages/<name>/`: a tree holding the package `<name>/` (entry point `<name>/main.py`) and
+  the loose script `run_<name>.py`; it runs both as `python -m <name>.main` and as
+  `python run_<name>.py` from the top of the tree, each printing the one transcript. Bucket
+  names the package holds in constants are the placeholder literals of `CONSTANT_BUCKETS`:
+  each test copies the tree with fresh names written in, and transforms that copy.
+
+Dynamic bucket names come from the environment (`CONFORMANCE_BUCKET`, `CONFORMANCE_BUCKET_2`,
+`CONFORMANCE_MISSING_BUCKET`, fresh for each test: the emulators are shared by parallel tests).
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import ast
 import difflib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +40,20 @@ import pytest
 HERE = Path(__file__).resolve().parent
 PROGRAMS_DIR = HERE / "programs"
 TRANSCRIPTS_DIR = HERE / "transcripts"
+PACKAGES_DIR = HERE / "packages"
 PROGRAMS = sorted(p.stem for p in PROGRAMS_DIR.glob("*.py"))
+PACKAGES = sorted(p.name for p in PACKAGES_DIR.iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")))
+FORMS = ("module", "script")
+"""How a package runs: `python -m <name>.main`, or `python run_<name>.py`."""
+CONSTANT_BUCKETS = {
+    "conformance-archive-bucket": "archive",
+    "conformance-missing-bucket": "missing",
+}
+"""Placeholder literal in a package's source -> the bucket of the test written in its place."""
+PLACEHOLDER = re.compile(r'"conformance-[a-z-]*bucket"')
+NATIVE_PACKAGE = ("infrar_native/__init__.py", "infrar_native/resources.py",
+                  "infrar_native/storage.py")
 PROVIDERS = ("local", "aws", "gcp", "azure")
 REQUIREMENTS = {
     "local": "",
@@ -40,7 +66,8 @@ RUN_TIMEOUT = 120
 BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
 # Variables that could point a run at another backend or account than the one under test.
 FOREIGN_VARIABLES = frozenset({
-    "INFRAR_PROVIDER", "INFRAR_LOCAL_ROOT", "INFRAR_PLUGIN_PATH", "PYTHONPATH",
+    "INFRAR_PROVIDER", "INFRAR_LOCAL_ROOT", "INFRAR_PLUGIN_PATH", "INFRAR_ENVIRONMENT",
+    "PYTHONPATH",
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID",
@@ -79,23 +106,53 @@ def _run(command: list[str], env: dict[str, str], cwd: Path) -> Run:
 
 @dataclass
 class Backend:
-    """A provider ready for one test: what its runs need in the environment, fresh buckets."""
+    """A provider ready for one test: what its runs need in the environment, fresh buckets
+    (created: the first two, named by the environment, and the archive; not: the missing)."""
 
     provider: str
     env: dict[str, str]
-    buckets: list[str] = field(default_factory=lambda: [_bucket_name(), _bucket_name()])
+    buckets: list[str] = field(default_factory=lambda: [_bucket_name() for _ in range(3)])
+    missing: str = field(default_factory=_bucket_name)
+
+    @property
+    def constants(self) -> dict[str, str]:
+        """Placeholder literal -> the bucket name a copy of a package holds instead."""
+        chosen = {"archive": self.buckets[2], "missing": self.missing}
+        return {placeholder: chosen[role] for placeholder, role in CONSTANT_BUCKETS.items()}
 
     def run(self, script: Path, *, pythonpath: Path | None = None) -> Run:
+        return self.execute([str(script)], script.parent, pythonpath=pythonpath)
+
+    def run_package(self, tree: Path, package: str, form: str, *,
+                    pythonpath: Path | None = None) -> Run:
+        arguments = ["-m", f"{package}.main"] if form == "module" else [f"run_{package}.py"]
+        return self.execute(arguments, tree, pythonpath=pythonpath)
+
+    def execute(self, arguments: list[str], cwd: Path, *, pythonpath: Path | None) -> Run:
         env = _clean_env({
             **self.env,
             "INFRAR_PROVIDER": self.provider,
             "CONFORMANCE_BUCKET": self.buckets[0],
             "CONFORMANCE_BUCKET_2": self.buckets[1],
-            "CONFORMANCE_MISSING_BUCKET": _bucket_name(),
+            "CONFORMANCE_MISSING_BUCKET": self.missing,
         })
         if pythonpath is not None:
             env["PYTHONPATH"] = str(pythonpath)
-        return _run([sys.executable, str(script)], env, script.parent)
+        return _run([sys.executable, *arguments], env, cwd)
+
+
+def _copy_package(package: str, destination: Path, backend: Backend) -> Path:
+    """The package's tree, copied with the backend's bucket names in its constants."""
+    shutil.copytree(PACKAGES_DIR / package, destination,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in sorted(destination.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for placeholder, bucket in backend.constants.items():
+            text = text.replace(f'"{placeholder}"', f'"{bucket}"')
+        unknown = PLACEHOLDER.findall(text)
+        assert not unknown, f"{path.name}: {unknown} are not in CONSTANT_BUCKETS"
+        path.write_text(text, encoding="utf-8")
+    return destination
 
 
 def _local(folder: Path) -> Backend:
@@ -215,11 +272,17 @@ def transformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Program -> what the SDK prints on the local backend: every run must print the same."""
+    """Program or package -> what the SDK prints on the local backend (a package run as
+    `python -m <name>.main`): every run must print the same."""
 
-    def compute(program: str) -> str:
-        result = _local(tmp_path_factory.mktemp(f"reference-{program}")).run(
-            PROGRAMS_DIR / f"{program}.py")
+    def compute(name: str) -> str:
+        folder = tmp_path_factory.mktemp(f"reference-{name}")
+        backend = _local(folder)
+        if name in PACKAGES:
+            tree = _copy_package(name, folder / "tree", backend)
+            result = backend.run_package(tree, name, "module")
+        else:
+            result = backend.run(PROGRAMS_DIR / f"{name}.py")
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -232,6 +295,29 @@ def _imported_modules(script: Path) -> set[str]:
     return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
 
 
+def _assert_native_tree(source: Path, tree: Path, provider: str) -> None:
+    """`tree` is `source` transformed for `provider`: every module where it was, none of them
+    importing infrar, the native package beside them and the native requirements."""
+    modules = {p.relative_to(source).as_posix() for p in source.rglob("*.py")}
+    expected = modules | set(NATIVE_PACKAGE)
+    written = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
+    assert written == expected, sorted(written ^ expected)
+    for module in sorted(modules):
+        imported = {m for m in _imported_modules(tree / module) if m.split(".")[0] == "infrar"}
+        assert not imported, f"{module} still imports {sorted(imported)}"
+    assert (tree / "requirements.infrar.txt").read_text() == REQUIREMENTS[provider]
+
+
+def _name_table(tree: Path) -> object:
+    """The NAMES literal of the generated `infrar_native/resources.py`."""
+    module = ast.parse((tree / "infrar_native" / "resources.py").read_bytes())
+    for stmt in module.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
+                and stmt.target.id == "NAMES" and stmt.value is not None:
+            return ast.literal_eval(stmt.value)
+    raise AssertionError("resources.py has no NAMES table")
+
+
 def _assert_same(expected: str, result: Run, label: str) -> None:
     assert result.returncode == 0, f"{label} failed:\n{result.stderr}\n{result.stdout}"
     if result.stdout != expected:
@@ -241,7 +327,7 @@ def _assert_same(expected: str, result: Run, label: str) -> None:
         pytest.fail(f"{label} differs from the local SDK transcript:\n{diff}", pytrace=False)
 
 
-@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize("program", PROGRAMS + PACKAGES)
 def test_reference_transcript_is_pinned(program: str, reference: dict[str, str]) -> None:
     transcript = reference[program]
     pinned = TRANSCRIPTS_DIR / f"{program}.txt"
@@ -258,7 +344,18 @@ def test_reference_transcript_is_pinned(program: str, reference: dict[str, str])
 
 
 def test_every_transcript_has_a_program() -> None:
-    assert sorted(p.stem for p in TRANSCRIPTS_DIR.glob("*.txt")) == PROGRAMS
+    assert not set(PROGRAMS) & set(PACKAGES)
+    assert sorted(p.stem for p in TRANSCRIPTS_DIR.glob("*.txt")) == sorted(PROGRAMS + PACKAGES)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_package_layout(package: str) -> None:
+    """A package tree holds its package with an entry point, and the loose script beside it."""
+    tree = PACKAGES_DIR / package
+    assert (tree / package / "__init__.py").is_file()
+    assert (tree / package / "main.py").is_file()
+    assert (tree / f"run_{package}.py").is_file()
+    assert not list(tree.rglob(".infrar.yaml")), "logical names must be the physical ones"
 
 
 @pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
@@ -278,10 +375,36 @@ def test_transformed(program: str, backend: Backend, reference: dict[str, str],
     _assert_same(reference[program], result, f"transformed for {backend.provider}")
 
 
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_package_sdk(package: str, form: str, backend: Backend, reference: dict[str, str],
+                     tmp_path: Path) -> None:
+    tree = _copy_package(package, tmp_path / "tree", backend)
+    result = backend.run_package(tree, package, form)
+    _assert_same(reference[package], result, f"SDK on {backend.provider}, {form}")
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_package_transformed(package: str, form: str, backend: Backend,
+                             reference: dict[str, str], blocker: Path, tmp_path: Path) -> None:
+    source = _copy_package(package, tmp_path / "src", backend)
+    tree = _transform(source, backend.provider, tmp_path / "out")
+    _assert_native_tree(source, tree, backend.provider)
+    # The constants, imported across modules, are known; with no .infrar.yaml each is its own
+    # physical name. Names from the environment are not in the table: they pass through.
+    text = "".join(p.read_text("utf-8") for p in sorted(source.rglob("*.py")))
+    constants = {name: name for name in backend.constants.values() if f'"{name}"' in text}
+    assert _name_table(tree) == {"default": {"bucket": constants}}
+    result = backend.run_package(tree, package, form, pythonpath=blocker)
+    _assert_same(reference[package], result, f"transformed for {backend.provider}, {form}")
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_transform_writes_native_requirements(provider: str, transformed: dict[str, Path]) -> None:
-    requirements = transformed[provider] / "requirements.infrar.txt"
-    assert requirements.read_text() == REQUIREMENTS[provider]
+def test_transformed_programs_tree(provider: str, transformed: dict[str, Path]) -> None:
+    _assert_native_tree(PROGRAMS_DIR, transformed[provider], provider)
 
 
 def test_blocker_blocks(blocker: Path, tmp_path: Path) -> None:
@@ -294,6 +417,16 @@ def test_blocker_blocks(blocker: Path, tmp_path: Path) -> None:
     assert "imported" not in blocked.stdout
     free = backend.run(script)
     assert (free.returncode, free.stdout) == (0, "imported\n"), free.stderr
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_blocker_blocks_packages(package: str, form: str, blocker: Path, tmp_path: Path) -> None:
+    backend = _local(tmp_path)
+    tree = _copy_package(package, tmp_path / "tree", backend)
+    blocked = backend.run_package(tree, package, form, pythonpath=blocker)
+    assert blocked.returncode != 0
+    assert BLOCKER_MESSAGE in blocked.stderr
 
 
 def test_sdk_imports_no_third_party_module(tmp_path: Path) -> None:

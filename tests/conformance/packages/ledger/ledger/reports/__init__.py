@@ -1,0 +1,1 @@
+"""Reports, two levels down: relative imports reach the settings and the re-exports."""
