@@ -259,3 +259,23 @@ def test_symlinked_output_folders_cannot_bring_their_own_files(fake: FakeGitHub,
     assert fake.git.files(REPO, BRANCH, "src") == ["src/app.py", "src/helpers.py"]
     assert fake.git.has_file(REPO, BRANCH, ".infrar/build/local/src/app.py")
 
+
+
+def test_a_later_push_leaves_no_stale_build_files(fake: FakeGitHub, deliver: Deliver) -> None:
+    fake.create_repo(REPO, BASE_FILES)
+    pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY, "src/old.py": APP_PY})
+    deliver("pull_request", payloads.pull_request(fake, REPO, pull, "opened"))
+    assert fake.git.has_file(REPO, BRANCH, ".infrar/build/local/src/old.py")
+
+    # The author merges the bot branch into theirs, then removes a module.
+    fake.git.merge(REPO, fake.git.rev(REPO, BRANCH), base=pull.head_ref)
+    fake.push_to_pull(REPO, pull.number, {"src/old.py": None})
+    assert fake.git.has_file(REPO, f"refs/heads/{pull.head_ref}", ".infrar/build/local/src/old.py")
+    deliver("pull_request", payloads.pull_request(fake, REPO, pull, "synchronize"))
+
+    assert fake.git.parent(REPO, BRANCH) == pull.head_sha
+    assert fake.git.files(REPO, BRANCH, ".infrar/build") == [
+        f".infrar/build/local/{path}" for path in (
+            "infrar_native/__init__.py", "infrar_native/resources.py",
+            "infrar_native/storage.py", "requirements.infrar.txt", "src/app.py",
+            "src/helpers.py")]
