@@ -4,6 +4,7 @@ only ever skip work whose outcome they know."""
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,12 @@ from typing import Any
 import pytest
 
 from infrar.engine import diskcache, schema, templates, yamlio, yamlparser
-from infrar.engine.templates import TemplateError, compile_template, render_infra
+from infrar.engine.templates import (
+    TemplateError,
+    compile_template,
+    python_literal,
+    render_infra,
+)
 from infrar.engine.yamlio import YamlError, parse_yaml
 
 # Documents that libyaml reads differently from PyYAML (a value-less key on another line, or
@@ -167,19 +173,32 @@ def test_an_unwritable_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.Mon
 def test_compiled_templates_are_reused_and_checked(
         cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = "{{ a | py }}-{% for x in b %}{{ x }}{% endfor %}"
-    assert compile_template.__wrapped__(text).render(a="x", b=[1, 2]) == "'x'-12"
+    assert compile_template.__wrapped__(text).render(a="x", b=[1, 2]) == '"x"-12'
     [entry] = (cache / templates.CACHE_KIND).iterdir()
     entry.write_bytes(entry.read_bytes()[:-3])  # torn: recompiled, not loaded
-    assert compile_template.__wrapped__(text).render(a="y", b=[]) == "'y'-"
+    assert compile_template.__wrapped__(text).render(a="y", b=[]) == '"y"-'
 
     def no_compile(*args: object, **kwargs: object) -> None:
         raise AssertionError("compiled again")
 
     monkeypatch.setattr(templates.environment(), "compile", no_compile)
-    assert compile_template.__wrapped__(text).render(a="z", b=[3]) == "'z'-3"
+    assert compile_template.__wrapped__(text).render(a="z", b=[3]) == '"z"-3'
 
 
 def test_a_template_that_does_not_compile_is_never_stored(cache: Path) -> None:
     with pytest.raises(TemplateError, match=r"^rules.tmpl:2: template error: expected token"):
         render_infra("ok\n{{ x | }}\n", {}, source="rules.tmpl")
     assert not (cache / templates.CACHE_KIND).exists()
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("x", '"x"'), ("it's", '"it\'s"'), ("café 🚀", '"café 🚀"'), ("", '""'),
+    ('say "hi"', "'say \"hi\"'"), ("back\\slash", "'back\\\\slash'"), ("tab\t", "'tab\\t'"),
+    ("\ud800", "'\\ud800'"), (None, "None"), (3, "3"), (["a"], "['a']"),
+])
+def test_the_py_filter_writes_strings_as_formatters_do(value: object, written: str,
+                                                      cache: Path) -> None:
+    """Double quotes where they need no escaping, else `repr`; always the same value back."""
+    assert python_literal(value) == written
+    assert ast.literal_eval(written) == value
+    assert compile_template.__wrapped__("{{ v | py }}").render(v=value) == written
