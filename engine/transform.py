@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from infrar.engine.analysis import Analysis, read_module
 from infrar.engine.capabilities import PACKAGE as SDK_PACKAGE
-from infrar.engine.capabilities import module_names
+from infrar.engine.capabilities import module_names, symbol_table
 from infrar.engine.detect import ModuleContext
 from infrar.engine.diagnostics import Diagnostic
-from infrar.engine.native import PACKAGE
+from infrar.engine.native import LINE_LIMIT, PACKAGE
 from infrar.engine.source import Source
 from infrar.engine.templates import python_literal
 
@@ -146,6 +146,10 @@ class _Rewriter:
         start, end = self.source.start(stmt), self.source.end(stmt)
         if submodules:
             return [_Edit(start, end, self._from_statement(stmt).encode())]
+        if _is_submodule(module) and any(a.name == "*" for a in stmt.names):
+            # The native module folds the submodule in, so its `*` would bind every SDK name
+            # (`copy`, `read`, ...) over the module's own: import the submodule's names only.
+            return [_Edit(start, end, _explicit_import(module, stmt.col_offset).encode())]
         match = _FROM_MODULE.match(self.source.data, start, end)
         if match is None:
             return [_Edit(start, end, self._from_statement(stmt).encode())]
@@ -258,6 +262,17 @@ def _native_annotation(text: str) -> str | None:
     if not edits:
         return None
     return _apply(data, sorted(edits, key=lambda e: e.start)).decode()
+
+
+def _explicit_import(module: str, indent: int) -> str:
+    """`from <native module> import <what `from module import *` binds with the SDK>`."""
+    names = sorted(q.rsplit(".", 1)[1] for q in symbol_table() if q.rsplit(".", 1)[0] == module)
+    line = f"from {native_module(module)} import {', '.join(names)}"
+    if indent + len(line) <= LINE_LIMIT:
+        return line
+    pad = " " * indent
+    listed = "".join(f"{pad}    {name},\n" for name in names)
+    return f"from {native_module(module)} import (\n{listed}{pad})"
 
 
 def _is_sdk(module: str) -> bool:
