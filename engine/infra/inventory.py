@@ -68,7 +68,7 @@ def scan_paths(paths: Iterable[Path], *, root: Path | None = None) -> Scan:
 
     scan = Scan()
     base = root.resolve() if root else None
-    for file, found in SourceTree(paths).detect():
+    for file, found in SourceTree(paths, base=root).detect():
         relative = file.relative.as_posix()
         resolved = file.path.resolve()
         if base is not None and resolved.is_relative_to(base):
