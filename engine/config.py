@@ -20,7 +20,7 @@ from infrar.engine.yamlio import YamlDocument, YamlError, load_yaml
 CONFIG_FILE = ".infrar.yaml"
 DEFAULT_ENVIRONMENT = "default"
 DEFAULT_PROVIDER = "local"
-ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}\Z")
 
 
 class ConfigError(EngineError):

@@ -45,8 +45,19 @@ class YamlDocument:
         return 1
 
 
+MAX_BYTES = 1024 * 1024
+
+
 def load_yaml(path: Path) -> YamlDocument:
-    text = path.read_text(encoding="utf-8")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise YamlError(path, 1, f"larger than {MAX_BYTES:,} bytes; not read")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise YamlError(path, line, "not UTF-8 text") from None
     return parse_yaml(text, path)
 
 

@@ -12,6 +12,8 @@ import yaml
 from infrar.engine.yamlio import YamlDocument, YamlError, YamlPath
 
 _STR_TAG = "tag:yaml.org,2002:str"
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)  # PyYAML built with libyaml
 # What libyaml reads differently from PyYAML's own parser (found by fuzzing both): tabs, line
 # breaks other than \n, BOM, no-break space and control characters; a comment glued to a block
@@ -59,8 +61,12 @@ def _read_alike(node: yaml.Node) -> bool:
     """Whether PyYAML's parser gives the same nodes: libyaml puts empty values on another line,
     and reads a `?` inside a flow collection's plain scalar where PyYAML refuses it."""
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    seen: set[int] = set()
     while stack:
         item, in_flow = stack.pop()
+        if id(item) in seen:  # an alias: its node was looked at already (and may contain itself)
+            continue
+        seen.add(id(item))
         if isinstance(item, yaml.ScalarNode):
             if item.value == "" or (in_flow and not item.style and "?" in item.value):
                 return False
@@ -75,26 +81,50 @@ def _read_alike(node: yaml.Node) -> bool:
 
 
 class _Converter:
-    """Nodes to Python values, recording each value's line and refusing duplicate keys."""
+    """Nodes to Python values, recording each value's line and refusing duplicate keys.
+
+    Bounded: aliases may not contain themselves, nesting stops at MAX_DEPTH and the values
+    built, aliases expanded, at MAX_VALUES, so no document makes a command hang."""
 
     def __init__(self, path: Path, lines: dict[YamlPath, int]) -> None:
         self.path, self.lines = path, lines
         self.constructor = yaml.constructor.SafeConstructor()
+        self.values = 0
+        self.open: set[int] = set()
 
     def convert(self, node: yaml.Node, where: YamlPath) -> Any:
-        self.lines[where] = node.start_mark.line + 1
+        line = node.start_mark.line + 1
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise YamlError(self.path, line, f"more than {MAX_VALUES:,} values (aliases "
+                                             "expanded); the document is too large to read")
+        if len(where) > MAX_DEPTH:
+            raise YamlError(self.path, line, f"nested more than {MAX_DEPTH} levels deep")
+        if id(node) in self.open:
+            raise YamlError(self.path, line, "an alias refers to a value that contains it")
+        self.lines[where] = line
+        if not isinstance(node, yaml.CollectionNode):
+            return self.scalar(node)
+        self.open.add(id(node))
+        try:
+            return self._collection(node, where)
+        finally:
+            self.open.discard(id(node))
+
+    def _collection(self, node: yaml.CollectionNode, where: YamlPath) -> Any:
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise YamlError(self.path, key_node.start_mark.line + 1,
+                                    "a key must be a plain value, not a list or a mapping")
                 key = self.scalar(key_node)
                 if key in result:
                     raise YamlError(self.path, key_node.start_mark.line + 1,
                                     f"duplicate key {key!r}")
                 result[key] = self.convert(value_node, (*where, key))
             return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(item, (*where, i)) for i, item in enumerate(node.value)]
-        return self.scalar(node)
+        return [self.convert(item, (*where, i)) for i, item in enumerate(node.value)]
 
     def scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):

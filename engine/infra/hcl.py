@@ -9,7 +9,7 @@ from typing import Any
 
 INDENT = "  "
 # Stricter than HCL itself (which allows '-'), so no key can ever read as an expression.
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
