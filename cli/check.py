@@ -60,6 +60,18 @@ def source_paths(config: ProjectConfig) -> list[Path]:
     return [p.resolve() for p in configured]
 
 
+def existing_source_paths(config: ProjectConfig) -> list[Path]:
+    """`source_paths`, refused when one of `paths:` does not exist: a build without it
+    would look complete."""
+    roots = source_paths(config)
+    missing = [p for p, root in zip(config.paths, roots, strict=False) if not root.exists()]
+    if config.paths and missing:
+        where = config.path.name if config.path else ".infrar.yaml"
+        raise EngineError(f"{where}: paths: {', '.join(missing)} not found (paths are "
+                          f"relative to the folder of {where})")
+    return roots
+
+
 def in_scope(files: Iterable[Path], config: ProjectConfig) -> list[Path]:
     """The files inside `paths:`, outside `output:` and outside skipped folders."""
     roots, output = source_paths(config), output_dir(config)

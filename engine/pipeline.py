@@ -82,9 +82,12 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
 
     `workspace`: files that are symlinks or resolve outside it are left out, so a repository
     cannot make Infrar read (and publish) files from elsewhere. `exclude`: a folder left out
-    (the configured output)."""
+    (where the face writes); `output:` of the configuration is always left out too, so what a
+    face committed there is never read as source by another."""
     tree = SourceTree(roots, base=config.root)
-    kept = [f for f in tree.files if _in_scope(f, workspace, exclude)]
+    configured = config.root / config.output if config.output else None
+    kept = [f for f in tree.files
+            if _in_scope(f, workspace, exclude) and _in_scope(f, None, configured)]
     result = PipelineResult(targets=targets)
     base = config.root.resolve()
     for file, detection in tree.detect(kept):

@@ -68,9 +68,13 @@ def load_target(*, provider: str | None, environment: str | None, region: str | 
 
 
 def source_paths(paths: tuple[Path, ...], config: ProjectConfig) -> list[Path]:
-    """The paths named, else the configuration's `paths`, else the project folder."""
+    """The paths named, else the configuration's `paths` (each must exist), else the project
+    folder."""
     if paths:
         return list(paths)
+    from infrar.cli.check import existing_source_paths
+
+    guard(lambda: existing_source_paths(config))
     return [config.root / p for p in config.paths] or [config.root]
 
 

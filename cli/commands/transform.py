@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from infrar.cli.commands.common import OPTIONAL_PATHS, fail, guard
+from infrar.cli.check import output_dir
+from infrar.cli.commands.common import OPTIONAL_PATHS, fail, guard, source_paths
 from infrar.cli.main import EXIT_CHANGED, cli
 from infrar.engine.config import ProjectConfig, load_project_config
 from infrar.engine.diagnostics import EngineError
@@ -38,7 +39,8 @@ from infrar.engine.pipeline import (
               help="Rewrite the files where they are, with the native package beside them.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff (the default).")
 @click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 when any file would be rewritten.")
+              help="Write nothing; exit 1 when any file would change: with --out, a file "
+                   "of OUT; else a source file.")
 def transform(paths: tuple[Path, ...], provider: str | None, environment: str | None,
               config_file: Path | None, out: Path | None, in_place: bool, show_diff: bool,
               check: bool) -> None:
@@ -50,17 +52,17 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
     if out and in_place:
         raise click.UsageError("--out and --in-place exclude each other")
     config = guard(lambda: load_project_config(config_file=config_file))
-    roots = list(paths) or [config.root / p for p in config.paths] or [config.root]
-    result = guard(lambda: _pipeline(roots, config, provider, environment))
+    guard(lambda: output_dir(config))  # refused outside the project, or as the project
+    roots = source_paths(paths, config)
+    if out is not None:
+        _refuse_output_holding_sources(out, roots)
+    result = guard(lambda: _pipeline(roots, config, provider, environment, out))
     for warning in result.warnings:
         click.echo(str(warning), err=True)
     if not result.ok:
         fail([*map(str, result.errors), f"{len(result.errors)} problem(s); nothing was written"])
     if check:
-        for relative in result.changed:
-            click.echo(f"would rewrite {relative}", err=True)
-        if result.changed:
-            sys.exit(EXIT_CHANGED)
+        _check(result, out, show_diff)
         return
     if out:
         files = build_files(result.builds)
@@ -76,9 +78,45 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
 
 
 def _pipeline(roots: list[Path], config: ProjectConfig, provider: str | None,
-              environment: str | None) -> PipelineResult:
+              environment: str | None, out: Path | None) -> PipelineResult:
     targets = deployment_targets(config, provider=provider, environment=environment)
-    return run_pipeline(roots, config=config, targets=targets)
+    # What an earlier run wrote to OUT is output, never source (OUT may be inside PATHS).
+    return run_pipeline(roots, config=config, targets=targets, exclude=out)
+
+
+def _refuse_output_holding_sources(out: Path, roots: list[Path]) -> None:
+    resolved = out.resolve()
+    for root in roots:
+        if root.resolve().is_relative_to(resolved):
+            raise click.UsageError(f"--out {out} holds the source path {root}: choose a "
+                                   "folder of its own (it is never read as source)")
+
+
+def _check(result: PipelineResult, out: Path | None, show_diff: bool) -> None:
+    """Write nothing. With --out: exit 1 when OUT is not what the transform writes there
+    (a file missing or different); else when any source file would be rewritten."""
+    if show_diff:
+        for relative, file in result.changed.items():
+            click.echo(_diff(relative, file.original, file.output or b""), nl=False)
+    if out is not None:
+        stale = [out / p for p, data in build_files(result.builds).items()
+                 if _read(out / p) != data]
+        for path in sorted(stale):
+            click.echo(f"would write {path}", err=True)
+        if stale:
+            sys.exit(EXIT_CHANGED)
+        return
+    for relative in result.changed:
+        click.echo(f"would rewrite {relative}", err=True)
+    if result.changed:
+        sys.exit(EXIT_CHANGED)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
 
 
 def _write_in_place(roots: list[Path], result: PipelineResult) -> None:
