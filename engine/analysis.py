@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from infrar.engine.capabilities import PACKAGE, Capability, module_names, symbol_table
 from infrar.engine.diagnostics import Diagnostic
-from infrar.engine.source import MARKER, Source, SourceError
+from infrar.engine.source import MARKER, TOO_COMPLEX, Source, SourceError, mentions
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
            ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -97,7 +97,7 @@ def read_module(data: bytes, path: str, reexport: ReExport | None = None, *,
                 markers: tuple[bytes, ...] = (MARKER,)) -> ParsedModule | None:
     """None when `data` cannot mention the SDK (contains none of `markers`); otherwise the
     analysed module."""
-    if not any(marker in data for marker in markers):
+    if not mentions(data, markers):
         return None
     try:
         source = Source.decode(data)
@@ -105,7 +105,11 @@ def read_module(data: bytes, path: str, reexport: ReExport | None = None, *,
     except SourceError as exc:
         problem = Diagnostic(path, exc.line, exc.col, exc.code, exc.message)
         return ParsedModule(None, None, Analysis(), [problem])
-    analysis = analyse(tree, reexport)
+    try:
+        analysis = analyse(tree, reexport)
+    except RecursionError:
+        problem = Diagnostic(path, 1, 1, "too-complex", TOO_COMPLEX)
+        return ParsedModule(None, None, Analysis(), [problem])
     diagnostics = [source.diagnostic(path, node, code, message)
                    for node, code, message in analysis.problems]
     return ParsedModule(source, tree, analysis, diagnostics)

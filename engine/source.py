@@ -13,8 +13,23 @@ MAX_SOURCE_BYTES = 5_000_000
 MARKER = b"infrar"
 """Files without these bytes cannot use the SDK and are never parsed."""
 BOM = b"\xef\xbb\xbf"
+TOO_COMPLEX = ("an expression or block is nested too deeply to analyse; split it into smaller "
+               "parts")
 # Python's tokenizer ends a line at \r\n, \n or a lone \r; `ast` line numbers count all three.
 _NEWLINE = re.compile(rb"\r\n?|\n")
+
+
+def mentions(data: bytes, markers: tuple[bytes, ...] = (MARKER,)) -> bool:
+    """Whether `data` may spell one of `markers` as Python reads identifiers: Python folds
+    them to NFKC, so `ｉnfrar` (a fullwidth letter) imports `infrar` too."""
+    if any(marker in data for marker in markers):
+        return True
+    if data.isascii():
+        return False
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
+    return any(marker.decode() in text for marker in markers)
 
 
 class SourceError(Exception):
@@ -63,6 +78,8 @@ class Source:
         except SyntaxError as exc:
             raise SourceError(exc.lineno or 1, exc.offset or 1, "syntax-error",
                               f"syntax error: {exc.msg}") from None
+        except (RecursionError, MemoryError):
+            raise SourceError(1, 1, "too-complex", TOO_COMPLEX) from None
 
     def offset(self, line: int, col: int) -> int:
         return self.line_starts[line - 1] + col

@@ -15,7 +15,7 @@ from infrar.engine.analysis import read_module
 from infrar.engine.constants import ModuleNames, module_names
 from infrar.engine.detect import Detection, ModuleContext, detect_source
 from infrar.engine.files import python_files
-from infrar.engine.source import MARKER
+from infrar.engine.source import MARKER, mentions
 
 
 @dataclass(frozen=True)
@@ -110,13 +110,13 @@ class SourceTree:
 
     def _reexporter_markers(self) -> list[bytes]:
         names = {f.module.rsplit(".", 1)[-1] for f in self.files
-                 if MARKER in self.data(f) and self._exported(f)}
+                 if mentions(self.data(f)) and self._exported(f)}
         return sorted(n.encode() for n in names if n)
 
     def _exported(self, file: TreeFile) -> dict[str, str]:
         if file.path in self._exports:
             return self._exports[file.path]
-        if file.path in self._busy or MARKER not in self.data(file):
+        if file.path in self._busy or not mentions(self.data(file)):
             return {}
         self._busy.add(file.path)
         try:

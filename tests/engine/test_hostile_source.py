@@ -1,0 +1,33 @@
+"""Source that Python accepts in unusual spellings, or that is too deep to analyse: the engine
+either handles it exactly as Python would, or refuses it with a diagnostic; it never crashes
+and never skips an SDK use silently."""
+
+from __future__ import annotations
+
+from infrar.engine.detect import detect_source
+from infrar.engine.transform import transform_source
+
+FULLWIDTH = "from \uff49nfrar.storage import read\n\nprint(read('photos', 'k'))\n".encode()
+
+
+def test_an_import_spelled_with_a_fullwidth_letter_is_the_sdk_as_python_reads_it() -> None:
+    found = detect_source(FULLWIDTH, path="app.py")
+    assert [(u.operation, u.resources) for u in found.uses] == [("read", {"bucket": "photos"})]
+    result = transform_source(FULLWIDTH, path="app.py")
+    assert result.output is not None
+    assert result.output.splitlines()[0] == b"from infrar_native.storage import read"
+    assert result.output.splitlines()[1:] == FULLWIDTH.splitlines()[1:]
+
+
+def test_an_expression_too_deep_to_analyse_is_refused_not_a_crash() -> None:
+    data = ("from infrar.storage import read\nx = " + " + ".join(["1"] * 5000)
+            + "\nread('photos', 'k')\n").encode()
+    for result in (detect_source(data, path="deep.py"), transform_source(data, path="deep.py")):
+        assert [d.code for d in result.diagnostics] == ["too-complex"]
+        assert str(result.diagnostics[0]).startswith("deep.py:1:1: error: ")
+
+
+def test_a_non_ascii_file_without_the_sdk_is_still_skipped() -> None:
+    data = "x = 'caf\u00e9'\n".encode()
+    assert transform_source(data, path="plain.py").output is None
+    assert detect_source(data, path="plain.py").uses == []
