@@ -55,7 +55,7 @@ def load_capability(name: str) -> Capability:
         raise EngineError(f"unknown capability {name!r}") from None
     portable = Path(module.__file__ or "").parent / "portable.yaml"
     try:
-        doc = load_yaml(portable)
+        doc = load_yaml(portable, cache=False)
     except (OSError, YamlError) as exc:
         raise EngineError(str(exc)) from None
     errors = schema_errors(doc, "capability")

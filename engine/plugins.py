@@ -83,7 +83,7 @@ def load_rules_file(provider: str, path: Path) -> RuleSet:
 @cache
 def _load_rules_file(provider: str, path: Path, _mtime: int) -> RuleSet:
     try:
-        doc = load_yaml(path)
+        doc = load_yaml(path, cache=False)
     except (OSError, YamlError) as exc:
         raise EngineError(str(exc)) from None
     problems = schema_errors(doc, "rules")

@@ -48,7 +48,9 @@ class YamlDocument:
 MAX_BYTES = 1024 * 1024
 
 
-def load_yaml(path: Path) -> YamlDocument:
+def load_yaml(path: Path, *, cache: bool = True) -> YamlDocument:
+    """`cache=False` for documents that carry code (rules): the cache folder is writable by
+    whatever else runs as the user, so what is read back from it must never become code."""
     with path.open("rb") as handle:
         data = handle.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
@@ -58,11 +60,11 @@ def load_yaml(path: Path) -> YamlDocument:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise YamlError(path, line, "not UTF-8 text") from None
-    return parse_yaml(text, path)
+    return parse_yaml(text, path, cache=cache)
 
 
-def parse_yaml(text: str, path: Path) -> YamlDocument:
-    key = _cache_key(text)
+def parse_yaml(text: str, path: Path, *, cache: bool = True) -> YamlDocument:
+    key = _cache_key(text) if cache else None
     cached = _cached(key, path) if key else None
     if cached is not None:
         return cached

@@ -170,25 +170,28 @@ def test_an_unwritable_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.Mon
     assert diskcache.read("valid", "abc") is None
 
 
-def test_compiled_templates_are_reused_and_checked(
-        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_templates_leave_no_code_in_the_cache(cache: Path) -> None:
     text = "{{ a | py }}-{% for x in b %}{{ x }}{% endfor %}"
     assert compile_template.__wrapped__(text).render(a="x", b=[1, 2]) == '"x"-12'
-    [entry] = (cache / templates.CACHE_KIND).iterdir()
-    entry.write_bytes(entry.read_bytes()[:-3])  # torn: recompiled, not loaded
-    assert compile_template.__wrapped__(text).render(a="y", b=[]) == '"y"-'
-
-    def no_compile(*args: object, **kwargs: object) -> None:
-        raise AssertionError("compiled again")
-
-    monkeypatch.setattr(templates.environment(), "compile", no_compile)
-    assert compile_template.__wrapped__(text).render(a="z", b=[3]) == '"z"-3'
-
-
-def test_a_template_that_does_not_compile_is_never_stored(cache: Path) -> None:
     with pytest.raises(TemplateError, match=r"^rules.tmpl:2: template error: expected token"):
         render_infra("ok\n{{ x | }}\n", {}, source="rules.tmpl")
-    assert not (cache / templates.CACHE_KIND).exists()
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
+
+
+def test_a_forged_cache_entry_never_becomes_native_code(cache: Path) -> None:
+    """Whatever can write the cache folder (an earlier CI step) must not change the code a
+    transform writes: rules are always parsed from their file."""
+    from infrar.engine.native import capability_source
+    from infrar.engine.plugins import load_rules
+
+    rules_file = Path(load_rules("local", "storage").source)
+    text = rules_file.read_text(encoding="utf-8")
+    forged = yamlio.parse_yaml(text, rules_file, cache=False)
+    forged.data["blocks"]["read"]["code"] = "def {{ read }}(bucket, key):\n    return b'forged'\n"
+    yamlio._remember(yamlio._cache_key(text) or "", forged)  # as an attacker would plant it
+    load_rules.__globals__["_load_rules_file"].cache_clear()
+    capability_source.cache_clear()
+    assert "forged" not in capability_source("local", "storage")
 
 
 @pytest.mark.parametrize(("value", "written"), [
