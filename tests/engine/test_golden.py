@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -111,35 +111,37 @@ def test_output_keeps_the_file_line_ending(case: str) -> None:
 
 
 def test_file_without_infrar_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither transform nor detect parses (nor decodes) a file that cannot name the SDK.
+    """Neither transform nor detect decodes or parses a file that cannot name the SDK.
 
-    The engine's parse and decode are replaced by recorders rather than by functions that
-    raise: `ast.parse` itself must stay intact, as pytest parses test sources to report any
-    failure (patching it made a failing run crash the xdist worker)."""
+    Decoding and parsing are watched by recorders that pass each call on, never by functions
+    that raise: pytest parses test sources with `ast.parse` to report a failure, so a raising
+    `ast.parse` turned any failure of this test (here a removed keyword argument) into an
+    internal error that crashed the xdist worker."""
     invalid = b"def broken(:\n    return )))\n\x00\xff not even text\n"
     calls: list[str] = []
-    real_parse, real_decode = source.Source.parse, source.Source.decode
+    real_ast_parse, real_decode = ast.parse, source.Source.decode
 
-    def parse(self: source.Source, filename: str) -> ast.Module:
-        calls.append(f"parse {filename}")
-        return real_parse(self, filename)
+    def ast_parse(*args: Any, **kwargs: Any) -> Any:
+        calls.append("ast.parse")
+        return real_ast_parse(*args, **kwargs)
 
     def decode(data: bytes) -> source.Source:
         calls.append("decode")
         return real_decode(data)
 
-    monkeypatch.setattr(source.Source, "parse", parse)
-    monkeypatch.setattr(source.Source, "decode", staticmethod(decode))
-    # The recorders are what the engine calls: a file that mentions infrar is recorded.
-    assert analysis.read_module(b"import infrar.storage\n", "probe.py") is not None
-    assert calls == ["decode", "parse probe.py"]
-    calls.clear()
-
-    result = transform_source(invalid, path="broken.py")
+    with monkeypatch.context() as watching:
+        watching.setattr(ast, "parse", ast_parse)
+        watching.setattr(source.Source, "decode", staticmethod(decode))
+        # The recorders see what the engine does: a file that mentions infrar is recorded.
+        probe = analysis.read_module(b"import infrar.storage\n", "probe.py")
+        recorded, calls[:] = list(calls), []
+        result = transform_source(invalid, path="broken.py")
+        found = detect_source(invalid, path="broken.py")
+        unwatched = list(calls)
+    assert probe is not None and recorded == ["decode", "ast.parse"]
     assert result.output is None and not result.diagnostics and not result.changed
-    found = detect_source(invalid, path="broken.py")
     assert not found.uses and not found.diagnostics
-    assert calls == []
+    assert unwatched == []
 
 
 def test_output_is_identical_across_processes() -> None:
