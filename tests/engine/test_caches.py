@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infrar.engine import diskcache, schema, templates, yamlio, yamlparser
+from infrar.engine import diskcache, schema, yamlio, yamlparser
 from infrar.engine.templates import (
     TemplateError,
     compile_template,
