@@ -242,6 +242,10 @@ class _ScopeBuilder(ast.NodeVisitor):
         self.scope = Scope(node, outer)
         return outer
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        """Nothing to resolve; and `ast.NodeVisitor`'s own version is slow (it looks for the
+        visitors of the node types that `Constant` replaced)."""
+
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self.loads.append((node, self.scope))

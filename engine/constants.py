@@ -46,6 +46,9 @@ def module_names(tree: ast.Module, imported: ImportedConstant | None = None) -> 
                 found = imported(stmt.module, stmt.level, alias.name)
                 if found is not None:
                     constants[binding] = found
+                else:  # perhaps a module: `from . import settings`, then `settings.NAME`
+                    module = f"{stmt.module}.{alias.name}" if stmt.module else alias.name
+                    modules[binding] = (module, stmt.level)
         elif isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 if alias.asname and counts[alias.asname] == 1:

@@ -77,11 +77,11 @@ def transform_source(data: bytes, *, path: str, context: ModuleContext | None = 
     analysis = module.analysis
     if result.diagnostics or not analysis.imports:
         return result
-    assert module.source is not None
+    assert module.source is not None and module.tree is not None
     used = {c.capability.name for c in analysis.calls}
     used |= {s.capability.name for s in analysis.symbols} | _imported_capabilities(analysis)
     result.capabilities = sorted(used)
-    _Rewriter(module.source, analysis, path, result).run()
+    _Rewriter(module.source, module.tree, analysis, path, result).run()
     return result
 
 
@@ -96,8 +96,10 @@ def _imported_capabilities(analysis: Analysis) -> set[str]:
 
 
 class _Rewriter:
-    def __init__(self, source: Source, analysis: Analysis, path: str, result: FileResult) -> None:
-        self.source, self.analysis, self.path, self.result = source, analysis, path, result
+    def __init__(self, source: Source, tree: ast.Module, analysis: Analysis, path: str,
+                 result: FileResult) -> None:
+        self.source, self.tree, self.analysis = source, tree, analysis
+        self.path, self.result = path, result
 
     def run(self) -> None:
         edits = [e for stmt in self.analysis.imports for e in self._import_edits(stmt)]
@@ -107,11 +109,20 @@ class _Rewriter:
         edits += [_Edit(self.source.start(n), self.source.end(n), PACKAGE.encode())
                   for n in self.analysis.package_names
                   if not any(a <= self.source.start(n) < b for a, b in covered)]
-        if self.analysis.package_names and PACKAGE.encode() in self.source.data:
+        clash = self._clash() if self.analysis.package_names else None
+        if clash is not None:
             self.result.diagnostics.append(self.source.diagnostic(
-                self.path, self.analysis.package_names[0], "name-clash",
+                self.path, clash, "name-clash",
                 f"the module already uses the name `{PACKAGE}`, which `import {SDK_PACKAGE}` "
                 f"becomes; rename it or import the SDK with `as`"))
+            return
+        for node in self.analysis.package_names:
+            if self._self_documenting(node):
+                self.result.diagnostics.append(self.source.diagnostic(
+                    self.path, node, "fstring",
+                    f"`{{...=}}` would print `{PACKAGE}` where the code says `{SDK_PACKAGE}`; "
+                    "format the value without `=`, or import the SDK with `as`"))
+        if self.result.diagnostics:
             return
         output = _apply(self.source.data, sorted(edits, key=lambda e: e.start))
         try:
@@ -122,6 +133,32 @@ class _Rewriter:
                 f"the rewritten module does not compile ({exc.msg}); nothing was written"))
             return
         self.result.output = output
+
+    def _clash(self) -> ast.AST | None:
+        """A node of the module that binds or reads the name the plain import will bind."""
+        for node in ast.walk(self.tree):
+            names = [getattr(node, "id", None), getattr(node, "arg", None)]
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                 ast.ExceptHandler)):
+                names.append(node.name)
+            elif isinstance(node, ast.alias):
+                names.append(node.asname or node.name.split(".")[0])
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                names += node.names
+            if PACKAGE in names:
+                return node
+        return None
+
+    def _self_documenting(self, node: ast.AST) -> bool:
+        """Whether `node` stands in an f-string replacement field written `{expression=}`,
+        which prints the expression's own text."""
+        child, parent = node, self.analysis.parents.get(node)
+        while parent is not None and not isinstance(parent, ast.FormattedValue):
+            child, parent = parent, self.analysis.parents.get(parent)
+        if parent is None or parent.value is not child:
+            return False
+        end = self.source.end(child)
+        return self.source.data[end:self.source.line_end(end)].lstrip().startswith(b"=")
 
     def _import_edits(self, stmt: ast.Import | ast.ImportFrom) -> list[_Edit]:
         if isinstance(stmt, ast.Import):
@@ -170,7 +207,10 @@ class _Rewriter:
             else:
                 lines.append(f"from {native_module(module)} import {alias.name}"
                              + (f" as {alias.asname}" if alias.asname else ""))
-        indent = " " * stmt.col_offset
+        line_start = self.source.line_starts[stmt.lineno - 1]
+        if self.source.data[line_start:self.source.start(stmt)].strip():
+            return "; ".join(lines)  # after `;` or `if x:` on its line: stay on that line
+        indent = self.source.data[line_start:self.source.start(stmt)].decode()
         return f"{self.source.newline}{indent}".join(lines)
 
     def _submodule_edits(self) -> list[_Edit]:

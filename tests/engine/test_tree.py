@@ -206,8 +206,6 @@ def test_a_reexport_of_a_reexport(tmp_path: Path) -> None:
     assert summary(found["main.py"]) == [("read", 2, 1, {"bucket": "b"})]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: `from . import settings` then `settings.X` "
-                   "is not read as the module's constant (only `import settings` is)")
 def test_a_constant_of_a_sibling_module_imported_from_the_package(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {
         "shop/__init__.py": "", "shop/settings.py": 'UPLOADS = "uploads"\n',
