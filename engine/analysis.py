@@ -26,6 +26,8 @@ class Scope:
     parent: Scope | None
     bound: set[str] = field(default_factory=set)
     sdk: dict[str, str] = field(default_factory=dict)
+    tree_modules: dict[str, str] = field(default_factory=dict)
+    """Names bound by `import X [as m]` of other modules, which may re-export SDK names."""
     plain_package: bool = False
     """Whether `import infrar[.x]` without `as` binds the package under its own name here."""
     declared_global: set[str] = field(default_factory=set)
@@ -127,15 +129,31 @@ def analyse(tree: ast.Module, reexport: ReExport | None = None) -> Analysis:
     modules = module_names()
     for name_node, scope in builder.loads:
         target, owner = _lookup(scope, name_node.id)
-        if owner is not None and owner.plain_package and name_node.id == PACKAGE:
+        if target == PACKAGE and owner is not None and owner.plain_package \
+                and name_node.id == PACKAGE:
             result.package_names.append(name_node)
-        if target == _AMBIGUOUS:
+        if target is None and owner is not None and name_node.id in owner.tree_modules:
+            _through_module(name_node, owner.tree_modules[name_node.id], reexport, result,
+                            table, modules)
+        elif target == _AMBIGUOUS:
             result.problem(name_node, "rebound-name",
                            f"`{name_node.id}` is imported from {PACKAGE} and also rebound in the "
                            "same scope; rename one of them")
         elif target is not None:
             _classify(name_node, target, result, table, modules)
     return result
+
+
+def _through_module(node: ast.Name, module: str, reexport: ReExport | None, result: Analysis,
+                    table: dict[str, tuple[Capability, str]], modules: set[str]) -> None:
+    """`store.read(...)` where `import store` names a module of the tree that re-exports the
+    SDK's `read`: a use of the SDK like any other."""
+    parent = result.parents.get(node)
+    if reexport is None or not (isinstance(parent, ast.Attribute) and parent.value is node):
+        return
+    qualname = reexport(module, 0, parent.attr)
+    if qualname is not None:
+        _classify(parent, qualname, result, table, modules)
 
 
 def _lookup(scope: Scope, name: str) -> tuple[str | None, Scope | None]:
@@ -154,13 +172,13 @@ def _lookup(scope: Scope, name: str) -> tuple[str | None, Scope | None]:
             if name in current.sdk:
                 return (_AMBIGUOUS if name in current.bound else current.sdk[name]), current
             if name in current.bound:
-                return None, None
+                return None, current
         first = False
         current = current.parent
     return None, None
 
 
-def _classify(node: ast.Name, target: str, result: Analysis,
+def _classify(node: ast.expr, target: str, result: Analysis,
               table: dict[str, tuple[Capability, str]], modules: set[str]) -> None:
     expr: ast.expr = node
     qualname = target
@@ -290,7 +308,10 @@ class _ScopeBuilder(ast.NodeVisitor):
                     self.scope.sdk[PACKAGE] = PACKAGE
                     self.scope.plain_package = True
             else:
-                self.scope.bound.add(alias.asname or alias.name.split(".")[0])
+                binding = alias.asname or alias.name.split(".")[0]
+                self.scope.bound.add(binding)
+                if self.reexport is not None and (alias.asname or "." not in alias.name):
+                    self.scope.tree_modules[binding] = alias.name
         if sdk:
             self.result.imports.append(node)
 

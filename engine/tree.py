@@ -17,6 +17,8 @@ from infrar.engine.detect import Detection, ModuleContext, detect_source
 from infrar.engine.files import python_files
 from infrar.engine.source import MARKER, mentions
 
+UNREADABLE = frozenset({"syntax-error", "not-utf8", "binary", "too-large", "too-complex"})
+
 
 @dataclass(frozen=True)
 class TreeFile:
@@ -48,6 +50,7 @@ class SourceTree:
         self._names: dict[Path, ModuleNames] = {}
         self._exports: dict[Path, dict[str, str]] = {}
         self._busy: set[Path] = set()
+        self._markers: list[bytes] | None = None
 
     def data(self, file: TreeFile) -> bytes:
         if file.path not in self._data:
@@ -74,8 +77,13 @@ class SourceTree:
         markers = self.markers()
         found = []
         for file in self.files if files is None else files:
-            detection = detect_source(self.data(file), path=self.shown(file),
+            data = self.data(file)
+            detection = detect_source(data, path=self.shown(file),
                                       context=self.context(file, markers))
+            if not mentions(data) and any(d.code in UNREADABLE for d in detection.diagnostics):
+                # Parsed only because it names a re-exporting module ("restore" holds "store");
+                # a file Python cannot read either imports nothing from it.
+                detection = Detection()
             found.append((file, detection))
         return found
 
@@ -109,18 +117,34 @@ class SourceTree:
         return None
 
     def _reexporter_markers(self) -> list[bytes]:
-        names = {f.module.rsplit(".", 1)[-1] for f in self.files
-                 if mentions(self.data(f)) and self._exported(f)}
-        return sorted(n.encode() for n in names if n)
+        """The names of the modules that re-export SDK names, also through one another
+        (`facade` re-exporting what `store` imports from the SDK): found to a fixed point."""
+        if self._markers is not None:
+            return self._markers
+        markers: list[bytes] = []
+        exporters: set[Path] = set()
+        while True:
+            known = (MARKER, *markers)
+            found = [f for f in self.files if f.path not in exporters
+                     and mentions(self.data(f), known) and self._exported(f, known)]
+            if not found:
+                break
+            exporters.update(f.path for f in found)
+            names = {f.module.rsplit(".", 1)[-1] for f in found} - {""}
+            markers = sorted({*markers, *(n.encode() for n in names)})
+        self._markers = markers
+        return markers
 
-    def _exported(self, file: TreeFile) -> dict[str, str]:
+    def _exported(self, file: TreeFile, markers: tuple[bytes, ...] = (MARKER,)
+                  ) -> dict[str, str]:
         if file.path in self._exports:
             return self._exports[file.path]
-        if file.path in self._busy or not mentions(self.data(file)):
+        if file.path in self._busy or not mentions(self.data(file), markers):
             return {}
         self._busy.add(file.path)
         try:
-            module = read_module(self.data(file), str(file.path), self.context(file).reexport)
+            module = read_module(self.data(file), str(file.path), self.context(file).reexport,
+                                 markers=markers)
             exports = module.analysis.module_sdk if module and not module.diagnostics else {}
         finally:
             self._busy.discard(file.path)
