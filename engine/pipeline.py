@@ -21,6 +21,7 @@ from infrar.engine.transform import FileResult, transform_source
 from infrar.engine.tree import SourceTree, TreeFile
 
 REQUIREMENTS_FILE = "requirements.infrar.txt"
+MAX_FILES = 20_000
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,16 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
     (where the face writes); `output:` of the configuration is always left out too, so what a
     face committed there is never read as source by another."""
     tree = SourceTree(roots, base=config.root)
+    if workspace is None and config.path is not None:
+        workspace = config.root
     configured = config.root / config.output if config.output else None
     kept = [f for f in tree.files
             if _in_scope(f, workspace, exclude) and _in_scope(f, None, configured)]
     result = PipelineResult(targets=targets)
+    problems = _workspace_problems(roots, tree, kept, workspace, config)
+    if any(p.severity == "error" for p in problems):
+        result.diagnostics = problems
+        return result
     base = config.root.resolve()
     for file, detection in tree.detect(kept):
         relative = _scan_path(file, base)
@@ -98,7 +105,7 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
                                        context=tree.context(file))
         if transformed.diagnostics or transformed.capabilities or transformed.changed:
             result.files[file.relative.as_posix()] = transformed
-    diagnostics = set(result.scan.diagnostics)
+    diagnostics = set(result.scan.diagnostics) | set(problems)
     diagnostics.update(d for r in result.files.values() for d in r.diagnostics)
     for name, target in targets.items():
         inventory = _inventory(result.scan.uses, target, diagnostics)
@@ -108,6 +115,40 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
     if result.ok and build:
         result.builds = _builds(tree, kept, result)
     return result
+
+
+def _workspace_problems(roots: list[Path], tree: SourceTree, kept: list[TreeFile],
+                        workspace: Path | None, config: ProjectConfig) -> list[Diagnostic]:
+    """One rule for every face: nothing outside the project is read, symlinks included, and
+    no two files may land on one path of the transformed tree."""
+    shown = str(config.path.name) if config.path else "."
+    problems = []
+    if workspace is not None:
+        inside = workspace.resolve()
+        for root in roots:
+            if not root.resolve().is_relative_to(inside):
+                named = os.path.relpath(root.absolute(), config.root.absolute())
+                problems.append(Diagnostic(shown, 1, 1, "outside-project",
+                                           f"{named!r} leads outside the project folder; "
+                                           "Infrar reads only what is inside it"))
+        for file in tree.files:
+            if file not in kept and file.path.is_symlink():
+                problems.append(Diagnostic(tree.shown(file), 1, 1, "symlink",
+                                           "a symbolic link: left out of the transformed tree",
+                                           "warning"))
+    if len(kept) > MAX_FILES:
+        problems.append(Diagnostic(shown, 1, 1, "too-many-files",
+                                   f"{len(kept):,} Python files under the paths; at most "
+                                   f"{MAX_FILES:,} are transformed in one tree"))
+    seen: dict[str, TreeFile] = {}
+    for file in kept:
+        first = seen.setdefault(file.relative.as_posix(), file)
+        if first is not file:
+            problems.append(Diagnostic(
+                tree.shown(file), 1, 1, "path-collision",
+                f"lands on {file.relative.as_posix()} in the transformed tree, as "
+                f"{tree.shown(first)} does; point the paths at their common folder"))
+    return problems
 
 
 def _in_scope(file: TreeFile, workspace: Path | None, exclude: Path | None) -> bool:

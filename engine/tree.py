@@ -91,10 +91,11 @@ class SourceTree:
         """The file's path as diagnostics show it."""
         if self.base is not None and not file.path.is_absolute():
             return str(file.path)
-        resolved = file.path.resolve()
+        # The link's own place, not where a symlink points.
+        located = file.path.parent.resolve() / file.path.name
         for base in (self.base, Path.cwd().resolve()):
-            if base is not None and resolved.is_relative_to(base):
-                return resolved.relative_to(base).as_posix()
+            if base is not None and located.is_relative_to(base):
+                return located.relative_to(base).as_posix()
         return str(file.path)
 
     def resolve(self, importer: TreeFile, module: str | None, level: int) -> TreeFile | None:

@@ -29,9 +29,6 @@ def test_changed_files_are_keyed_by_repository_path(tmp_path: Path) -> None:
     assert "pkg/reader.py" in tree.builds["local"].files  # where it lands in the build
 
 
-@pytest.mark.xfail(strict=True, reason="engine/pipeline.py keys files by their path relative "
-                                       "to the configured path they were found under, so two "
-                                       "paths' app.py collide and one is silently dropped")
 def test_same_named_files_of_two_configured_paths_are_not_lost(tmp_path: Path) -> None:
     root = checkout(tmp_path, "version: 1\nproject: p\npaths: [api, worker]\nprovider: local\n",
                     {"api/app.py": READS, "worker/app.py": WRITES})
