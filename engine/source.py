@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from infrar.engine.diagnostics import Diagnostic
 
-MAX_SOURCE_BYTES = 5_000_000
+MAX_SOURCE_BYTES = 1_000_000
 MARKER = b"infrar"
 """Files without these bytes cannot use the SDK and are never parsed."""
 BOM = b"\xef\xbb\xbf"
@@ -49,7 +49,8 @@ class Source:
     @staticmethod
     def decode(data: bytes) -> Source:
         if len(data) > MAX_SOURCE_BYTES:
-            raise SourceError(1, 1, "too-large", f"file is larger than {MAX_SOURCE_BYTES} bytes")
+            raise SourceError(1, 1, "too-large", f"file is larger than {MAX_SOURCE_BYTES} bytes; "
+                              "a module this large is not analysed")
         starts = find_line_starts(data)
         if data.startswith(BOM):
             # `ast` leaves a BOM out of line 1's columns, so line 1 starts after it.
