@@ -194,7 +194,13 @@ def run_check(inputs: Inputs, environ: Mapping[str, str]) -> Result:
 
 def run_transform(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     from infrar.cli.check import output_dir
-    from infrar.cli.hook_commands import Problems, expected_output, stale_files
+    from infrar.cli.hook_commands import (
+        Problems,
+        expected_output,
+        leftover_files,
+        remove_files,
+        stale_files,
+    )
     from infrar.engine.config import load_project_config
     from infrar.engine.files import write_tree
 
@@ -215,16 +221,24 @@ def run_transform(inputs: Inputs, environ: Mapping[str, str]) -> Result:
         return Result(title, _problem_markdown(title, "\n".join(exc.lines)), ok=False,
                       outputs={"summary": title})
     stale = stale_files(expected, output)
+    leftovers = leftover_files(expected, output)
     write_tree(output, stale)
+    remove_files(output, leftovers)
     shown = output.relative_to(workspace).as_posix() or "."
-    title = (f"Infrar transform: {plural(len(stale), 'file')} written to {shown}" if stale
-             else f"Infrar transform: {shown} is up to date")
+    if stale or leftovers:
+        counts = [f"{plural(len(stale), 'file')} written to {shown}"] if stale else []
+        counts += [f"{plural(len(leftovers), 'stale file')} removed"] if leftovers else []
+        title = f"Infrar transform: {', '.join(counts)}"
+    else:
+        title = f"Infrar transform: {shown} is up to date"
     lines = [f"### {escape_html(title)}", ""]
-    if stale:
-        lines += ["| File |", "| --- |"]
-        lines += [f"| {code((Path(shown) / p).as_posix())} |" for p in sorted(stale)]
+    if stale or leftovers:
+        lines += ["| File | |", "| --- | --- |"]
+        lines += [f"| {code((Path(shown) / p).as_posix())} | written |" for p in sorted(stale)]
+        lines += [f"| {code((Path(shown) / p).as_posix())} | removed |" for p in leftovers]
+    changed = bool(stale or leftovers)
     return Result(title, "\n".join(lines) + "\n",
-                  outputs={"changed": str(bool(stale)).lower(), "summary": title})
+                  outputs={"changed": str(changed).lower(), "summary": title})
 
 
 def run_plan(inputs: Inputs, environ: Mapping[str, str]) -> Result:

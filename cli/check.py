@@ -106,7 +106,8 @@ class CheckReport:
 
 def run_check(files: list[Path], providers: tuple[str, ...],
               config: ProjectConfig | None = None) -> CheckReport:
-    """Run the pipeline in memory for every provider; write nothing."""
+    """Run the pipeline in memory for every provider; write nothing. `files` are the roots
+    of the tree: files, or folders (then constants and re-exports of other modules count)."""
     from infrar.engine.config import ProjectConfig
     from infrar.engine.pipeline import deployment_targets, run_pipeline
     from infrar.engine.plugins import get_provider
@@ -132,11 +133,19 @@ def check_paths(paths: list[Path], providers: tuple[str, ...], *, start: Path) -
     from infrar.engine.config import load_project_config
 
     config = load_project_config(start=start)
-    if candidates is None:
-        candidates = [display_path(f) for f, _ in python_files(source_paths(config))]
-    files = [f for f in in_scope(candidates, config) if _mentions_sdk(f)]
     chosen = providers or configured_providers(config) or (default_provider(),)
-    report = run_check(files, chosen, config)
+    if candidates is None:
+        # The whole configured tree, as `infrar transform` reads it: a constant or re-export
+        # one module takes from another is checked as it will be transformed.
+        roots = [display_path(p) for p in existing_source_paths(config)]
+        candidates = [display_path(f) for f, _ in python_files(roots)]
+        uses = any(_mentions_sdk(f) for f in in_scope(candidates, config))
+        report = run_check(roots if uses else [], chosen, config)
+    else:
+        # Named files (a commit's, from pre-commit) are checked on their own, which is fast;
+        # a name a file takes from a module not named is checked when the tree is.
+        files = [f for f in in_scope(candidates, config) if _mentions_sdk(f)]
+        report = run_check(files, chosen, config)
     report.files = len(candidates)
     return report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,41 @@ def stale_files(expected: dict[Path, bytes], output: Path) -> dict[Path, bytes]:
     return {rel: data for rel, data in expected.items() if _read(output / rel) != data}
 
 
+def leftover_files(expected: dict[Path, bytes], output: Path) -> list[Path]:
+    """Files an earlier run wrote under `output` that this one would not (a module since
+    deleted, a provider no longer deployed to), relative to `output`: in each provider folder
+    that holds a generated native package, the Python and requirements files not expected.
+    Nothing else is ever touched, and no symlink is followed."""
+    from infrar.engine.native import PACKAGE
+    from infrar.engine.pipeline import REQUIREMENTS_FILE
+
+    if not output.is_dir() or output.is_symlink():
+        return []
+    found = []
+    for folder in sorted(output.iterdir()):
+        package = folder / PACKAGE
+        if folder.is_symlink() or package.is_symlink() or not (package / "__init__.py").is_file():
+            continue  # not a tree infrar wrote
+        for parent, directories, files in os.walk(folder):
+            directories[:] = [d for d in directories if not Path(parent, d).is_symlink()]
+            for name in files:
+                path = Path(parent, name)
+                generated = name.endswith((".py", ".pyi")) or name == REQUIREMENTS_FILE
+                relative = path.relative_to(output)
+                if generated and not path.is_symlink() and relative not in expected:
+                    found.append(relative)
+    return sorted(found)
+
+
+def remove_files(output: Path, relatives: list[Path]) -> None:
+    for relative in relatives:
+        (output / relative).unlink(missing_ok=True)
+        for folder in (output / relative).parents:
+            if folder == output or any(folder.iterdir()):
+                break
+            folder.rmdir()
+
+
 def regenerate(cwd: Path) -> int:
     """Bring the generated output up to date; 1 when anything had to be rewritten."""
     from infrar.engine.config import load_project_config
@@ -68,14 +104,19 @@ def regenerate(cwd: Path) -> int:
         click.echo(f"{plural(len(exc.lines), 'problem')}; nothing was generated", err=True)
         return EXIT_PROBLEMS
     stale = stale_files(expected, output)
-    if not stale:
+    leftovers = leftover_files(expected, output)
+    if not stale and not leftovers:
         return 0
     write_tree(output, stale)
+    remove_files(output, leftovers)
     shown = output.relative_to(config.root.resolve())
     for relative in sorted(stale):
         click.echo(f"infrar-generate: rewrote stale {(shown / relative).as_posix()}", err=True)
-    click.echo(f"{plural(len(stale), 'generated file')} stale, now regenerated; "
-               "review and `git add` them", err=True)
+    for relative in leftovers:
+        click.echo(f"infrar-generate: removed stale {(shown / relative).as_posix()}", err=True)
+    click.echo(f"{plural(len(stale) + len(leftovers), 'generated file')} stale, now "
+               f"regenerated; review and stage them (`git add -A {shown.as_posix()}`)",
+               err=True)
     return EXIT_STALE
 
 

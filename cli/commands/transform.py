@@ -10,6 +10,7 @@ import click
 
 from infrar.cli.check import output_dir
 from infrar.cli.commands.common import OPTIONAL_PATHS, fail, guard, source_paths
+from infrar.cli.hook_commands import leftover_files, remove_files, stale_files
 from infrar.cli.main import EXIT_CHANGED, cli
 from infrar.engine.config import ProjectConfig, load_project_config
 from infrar.engine.diagnostics import EngineError
@@ -66,10 +67,13 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
         return
     if out:
         files = build_files(result.builds)
+        leftovers = leftover_files(files, out)
         write_tree(out, files)
+        remove_files(out, leftovers)  # what an earlier run wrote and this one would not
+        removed = f"; removed {len(leftovers)} stale file(s)" if leftovers else ""
         click.echo(f"wrote {', '.join(f'{out / p}/' for p in result.builds)} "
-                   f"({len(result.changed)} file(s) rewritten, native package {PACKAGE}/)",
-                   err=True)
+                   f"({len(result.changed)} file(s) rewritten, native package {PACKAGE}/"
+                   f"{removed})", err=True)
     elif in_place:
         guard(lambda: _write_in_place(roots, result))
     if show_diff or not (out or in_place):
@@ -99,24 +103,19 @@ def _check(result: PipelineResult, out: Path | None, show_diff: bool) -> None:
         for relative, file in result.changed.items():
             click.echo(_diff(relative, file.original, file.output or b""), nl=False)
     if out is not None:
-        stale = [out / p for p, data in build_files(result.builds).items()
-                 if _read(out / p) != data]
+        expected = build_files(result.builds)
+        stale, leftovers = stale_files(expected, out), leftover_files(expected, out)
         for path in sorted(stale):
-            click.echo(f"would write {path}", err=True)
-        if stale:
+            click.echo(f"would write {out / path}", err=True)
+        for path in leftovers:
+            click.echo(f"would remove {out / path}", err=True)
+        if stale or leftovers:
             sys.exit(EXIT_CHANGED)
         return
     for relative in result.changed:
         click.echo(f"would rewrite {relative}", err=True)
     if result.changed:
         sys.exit(EXIT_CHANGED)
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
 
 
 def _write_in_place(roots: list[Path], result: PipelineResult) -> None:

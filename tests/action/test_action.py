@@ -126,6 +126,14 @@ def test_transform_writes_output_and_reports_changes(job: Job) -> None:
     assert "<code>generated/local/infrar&#95;native/storage.py</code>" in first.summary
     again = job.runner.run({"command": "transform", "comment": "false"})
     assert again.outputs["changed"] == "false"
+    # What the source no longer has, the output no longer has either.
+    (tree / "old_module.py").write_text("x = 1\n")
+    pruned = job.runner.run({"command": "transform", "comment": "false"})
+    assert pruned.ok, pruned.log
+    assert pruned.outputs["changed"] == "true"
+    assert pruned.outputs["summary"] == "Infrar transform: 1 stale file removed"
+    assert "| <code>generated/local/old&#95;module.py</code> | removed |" in pruned.summary
+    assert not (tree / "old_module.py").exists()
     assert job.comments() == []
 
 

@@ -78,6 +78,20 @@ def test_check_with_out_writes_nothing_and_reports_what_would_change(project: Pa
     assert not (project / "out" / "aws" / "main.py").exists()
     assert len(read_tree(project / "out")) == len(written) - 1
 
+    assert run("--out", "out").exit_code == 0
+    (project / "src" / "util.py").unlink()  # and main.py, which imports it, is kept as is
+    (project / "out" / "notes.txt").write_text("mine\n")
+    gone = run("--out", "out", "--check")
+    assert gone.exit_code == 1
+    assert sorted(line for line in gone.output.splitlines() if "would" in line) == [
+        "would remove out/aws/util.py", "would remove out/local/util.py"]
+    assert (project / "out" / "local" / "util.py").exists()
+    removed = run("--out", "out")
+    assert removed.exit_code == 0 and "removed 2 stale file(s)" in removed.output
+    assert read_tree(project / "out") == {
+        p: d for p, d in written.items() if not p.endswith("/util.py")} | {
+        "notes.txt": b"mine\n"}
+
 
 def test_check_without_out_names_the_sources_it_would_rewrite(project: Path) -> None:
     before = read_tree(project)
