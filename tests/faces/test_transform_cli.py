@@ -119,3 +119,16 @@ def test_out_may_not_hold_the_sources(project: Path) -> None:
     assert done.exit_code == 2
     assert "holds the source path src" in done.output
     assert not (project / "local").exists()
+
+
+def test_a_provider_no_longer_deployed_to_leaves_no_tree_behind(project: Path) -> None:
+    assert run("--out", "out").exit_code == 0
+    (project / "out" / "aws" / "notes.md").write_text("mine\n")
+    config = project / ".infrar.yaml"
+    config.write_text(config.read_text().replace("provider: aws", "provider: local"))
+    done = run("--out", "out")
+    assert done.exit_code == 0, done.output
+    assert "removed 10 stale file(s)" in done.output
+    assert sorted(read_tree(project / "out" / "aws")) == ["notes.md"]  # only the user's file
+    names = (project / "out" / "local" / "infrar_native" / "resources.py").read_text()
+    assert '"production": {' in names and '"staging": {' in names
