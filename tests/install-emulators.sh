@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the npm-based emulators (Azurite) into tests/node_modules; a no-op when up to date.
+# Installs the npm-based emulators (Azurite) and fixtures (GitHub's API description, the prebuilt
+# Terraform provider packages whose schemas tests/infra checks against) into tests/node_modules;
+# a no-op when up to date.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -7,7 +9,7 @@ stamp="$here/node_modules/.infrar-installed"
 
 command -v npm >/dev/null || { echo "install-emulators: npm not found (need Node.js 20+)" >&2; exit 1; }
 
-manifest() { cat "$here/package.json" "$here/package-lock.json" 2>/dev/null || true; }
+manifest() { cat "$here/package.json" "$here/package-lock.json" "$here/.npmrc" 2>/dev/null || true; }
 
 if [[ -x "$here/node_modules/.bin/azurite-blob" && -f "$stamp" ]] && manifest | cmp -s - "$stamp"; then
   echo "install-emulators: already up to date"
