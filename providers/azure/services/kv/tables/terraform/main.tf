@@ -1,0 +1,154 @@
+# Tables for the infrar kv capability: one table per logical name in the code, in a storage
+# account of their own per environment (apart from the blob account, so each capability's
+# module stands alone). Requests need an Azure AD token (shared keys and anonymous access are
+# off) over TLS 1.2 or later; data is encrypted at rest twice. Each table gets a custom role
+# with exactly the data actions the code needs, assigned on that table alone.
+
+variable "tables" {
+  description = "Logical name -> physical name and the Azure data actions the code uses on it."
+  type = map(object({
+    name        = string
+    permissions = list(string)
+  }))
+}
+
+variable "location" {
+  description = "Azure region."
+  type        = string
+}
+
+variable "project" {
+  description = "Project name."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment name."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags on every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "app_principal_ids" {
+  description = "Object IDs that receive each table's role."
+  type        = list(string)
+  default     = []
+}
+
+variable "resource_group_name" {
+  description = "Resource group to create; empty derives one."
+  type        = string
+  default     = ""
+}
+
+variable "account_name" {
+  description = "Storage account name; empty derives one."
+  type        = string
+  default     = ""
+}
+
+variable "replication_type" {
+  description = "Storage redundancy."
+  type        = string
+  default     = "GRS"
+}
+
+data "azurerm_client_config" "current" {}
+
+locals {
+  tags                = merge(var.tags, { project = var.project, environment = var.environment })
+  resource_group_name = var.resource_group_name != "" ? var.resource_group_name : join("-", compact(["infrar", var.project, var.environment, "tables"]))
+  # Account names are global: derived from the subscription, project and environment only, so
+  # adding a table never renames (and so never replaces) the account.
+  account_name = var.account_name != "" ? var.account_name : "infrarkv${substr(sha1("${data.azurerm_client_config.current.subscription_id}/${var.project}/${var.environment}/tables"), 0, 16)}"
+  grants = {
+    for pair in setproduct(keys(var.tables), var.app_principal_ids) : "${pair[0]} ${pair[1]}" => {
+      table     = pair[0]
+      principal = pair[1]
+    }
+  }
+}
+
+resource "azurerm_resource_group" "this" {
+  name     = local.resource_group_name
+  location = var.location
+  tags     = local.tags
+}
+
+resource "azurerm_storage_account" "this" {
+  # checkov:skip=CKV_AZURE_33:The account serves tables only; no queue exists whose requests could be logged.
+  # checkov:skip=CKV2_AZURE_1:Encrypted at rest twice with Microsoft-managed keys; customer keys need a Key Vault the project owns.
+  # checkov:skip=CKV2_AZURE_33:A private endpoint needs a virtual network, which the application may not run in.
+  # checkov:skip=CKV_AZURE_59:The application may run outside Azure; every request still needs an Azure AD token over TLS.
+  # checkov:skip=CKV_AZURE_35:The application may run outside Azure; every request still needs an Azure AD token over TLS.
+  # checkov:skip=CKV2_AZURE_20:Table read logs need a Log Analytics workspace or a log account, an account-level choice outside this module.
+  name                              = local.account_name
+  resource_group_name               = azurerm_resource_group.this.name
+  location                          = azurerm_resource_group.this.location
+  account_kind                      = "StorageV2"
+  account_tier                      = "Standard"
+  account_replication_type          = var.replication_type
+  min_tls_version                   = "TLS1_2"
+  https_traffic_only_enabled        = true
+  allow_nested_items_to_be_public   = false
+  shared_access_key_enabled         = false
+  default_to_oauth_authentication   = true
+  infrastructure_encryption_enabled = true
+  local_user_enabled                = false
+  public_network_access_enabled     = true
+  tags                              = local.tags
+
+  sas_policy {
+    expiration_period = "00.01:00:00"
+  }
+}
+
+resource "azurerm_storage_table" "this" {
+  for_each = var.tables
+
+  # Table Storage names hold letters and digits only.
+  name               = replace(each.value.name, "-", "")
+  storage_account_id = azurerm_storage_account.this.id
+}
+
+resource "azurerm_role_definition" "table" {
+  for_each = var.tables
+
+  name        = "infrar ${local.account_name} ${azurerm_storage_table.this[each.key].name}"
+  scope       = azurerm_resource_group.this.id
+  description = "What the ${var.project} ${var.environment} code does with table ${azurerm_storage_table.this[each.key].name}."
+
+  permissions {
+    actions      = []
+    data_actions = sort(each.value.permissions)
+  }
+
+  assignable_scopes = [azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "table" {
+  for_each = local.grants
+
+  scope              = "${azurerm_storage_account.this.id}/tableServices/default/tables/${azurerm_storage_table.this[each.value.table].name}"
+  role_definition_id = azurerm_role_definition.table[each.value.table].role_definition_resource_id
+  principal_id       = each.value.principal
+}
+
+output "table_names" {
+  description = "The names Azure knows the tables by (without hyphens), by logical name."
+  value       = { for key, table in azurerm_storage_table.this : key => table.name }
+}
+
+output "account_url" {
+  description = "The table endpoint of the storage account."
+  value       = azurerm_storage_account.this.primary_table_endpoint
+}
+
+output "table_roles" {
+  description = "The custom role of each table, by logical name."
+  value       = { for key, role in azurerm_role_definition.table : key => role.role_definition_resource_id }
+}
