@@ -5,7 +5,15 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 import pytest
-from emulators import AzuriteBlob, Emulator, EmulatorError, GcsEmulator, MotoS3
+from emulators import (
+    AzuriteBlob,
+    AzuriteQueue,
+    Emulator,
+    EmulatorError,
+    GcsEmulator,
+    MotoS3,
+    PubSubEmulator,
+)
 
 E = TypeVar("E", bound=Emulator)
 
@@ -38,6 +46,16 @@ def gcs_emulator() -> Iterator[GcsEmulator]:
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzuriteBlob]:
     yield from _running(AzuriteBlob())
+
+
+@pytest.fixture(scope="session")
+def azurite_queue() -> Iterator[AzuriteQueue]:
+    yield from _running(AzuriteQueue())
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator() -> Iterator[PubSubEmulator]:
+    yield from _running(PubSubEmulator())
 
 
 def _in_ci() -> bool:

@@ -292,3 +292,91 @@ class AzuriteBlob(Emulator):
     @property
     def env(self) -> dict[str, str]:
         return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+
+AZURITE_QUEUE_BIN = TESTS_DIR / "node_modules" / ".bin" / "azurite-queue"
+
+
+class AzuriteQueue(Emulator):
+    """Azurite's Queue service, on a port of its own."""
+
+    name = "azurite-queue"
+    probe_path = f"/{AZURITE_ACCOUNT}?comp=list"
+    account_name = AZURITE_ACCOUNT
+    account_key = AZURITE_KEY
+    child_env_drop = ("AZURITE_ACCOUNTS", "AZURITE_DB")
+
+    def preflight(self) -> None:
+        if not AZURITE_QUEUE_BIN.exists():
+            raise EmulatorError(
+                f"azurite is not installed ({AZURITE_QUEUE_BIN.relative_to(TESTS_DIR.parent)} "
+                "missing); run tests/install-emulators.sh"
+            )
+        if shutil.which("node") is None:
+            raise EmulatorError("azurite needs `node` on PATH")
+
+    def command(self, port: int, workdir: Path) -> list[str]:
+        flags = ["--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
+        where = ["--queueHost", HOST, "--queuePort", str(port), "--location", str(workdir)]
+        return [str(AZURITE_QUEUE_BIN), *where, *flags]
+
+    @property
+    def queue_endpoint(self) -> str:
+        return f"{self.endpoint}/{AZURITE_ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};QueueEndpoint={self.queue_endpoint};"
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+
+def pubsub_emulator_script() -> Path | None:
+    """The Cloud SDK's Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator), or
+    the script INFRAR_PUBSUB_EMULATOR names. It runs offline; it needs Java."""
+    named = os.environ.get("INFRAR_PUBSUB_EMULATOR")
+    if named:
+        return Path(named)
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return None
+    sdk = Path(gcloud).resolve().parents[1]
+    script = sdk / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
+    return script if script.is_file() else None
+
+
+class PubSubEmulator(Emulator):
+    name = "pubsub"
+    project = "test-project"
+    # The emulator answers REST on its gRPC port too.
+    probe_path = f"/v1/projects/{project}/topics"
+    unset = ("GOOGLE_APPLICATION_CREDENTIALS",)
+
+    def __init__(self, startup_timeout: float = 60.0, stop_timeout: float = 5.0) -> None:
+        super().__init__(startup_timeout, stop_timeout)  # a JVM on two busy cores starts slowly
+
+    def preflight(self) -> None:
+        script = pubsub_emulator_script()
+        if script is None or not script.is_file():
+            raise EmulatorError("the Pub/Sub emulator is not installed "
+                                "(apt-get install google-cloud-cli-pubsub-emulator)")
+        if shutil.which("java") is None:
+            raise EmulatorError("the Pub/Sub emulator needs `java` on PATH")
+
+    def command(self, port: int, workdir: Path) -> list[str]:
+        script = pubsub_emulator_script()
+        assert script is not None
+        return [str(script), f"--host={HOST}", f"--port={port}"]
+
+    @property
+    def host(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PUBSUB_EMULATOR_HOST": self.host, "GOOGLE_CLOUD_PROJECT": self.project}
