@@ -101,15 +101,14 @@ def _call(function_name: str, function: Callable[..., object], resources: dict[s
 def program_using_everything(provider: str) -> str:
     """Python that performs every operation of every capability `provider` has a service for,
     each resource parameter naming its own resource."""
-    plugin = load_plugin(provider)
-    imports, calls = [], []
-    for capability in sorted(plugin.services):
+    capabilities = sorted(load_plugin(provider).services)
+    calls = []
+    for capability in capabilities:
         sdk = load_capability(capability)
-        operations = sorted(load_rules(provider, capability).operations)
-        imports.append(f"from infrar.{capability} import {', '.join(operations)}")
         names = {param: f"{capability}{param.replace('_', '')}" for param in sdk.resources}
-        calls += [_call(op, sdk.functions[op], names) for op in operations]
-    return "\n".join([*imports, "", *calls]) + "\n"
+        calls += [_call(f"{capability}.{op}", sdk.functions[op], names)
+                  for op in sorted(load_rules(provider, capability).operations)]
+    return "\n".join([f"from infrar import {', '.join(capabilities)}", "", *calls]) + "\n"
 
 
 def _generate(project, provider: str) -> Path:
@@ -164,13 +163,14 @@ def test_a_broken_generated_module_fails(project) -> None:
     (schema,) = _schemas("azure", "newest")
     out = _generate(project, "azure")
     module = next(out.glob("modules/storage-*/main.tf"))
+    name = module.relative_to(out).as_posix()
     text = module.read_text(encoding="utf-8")
+    assert check_module({name: text}, [schema]).problems == []
     broken = text.replace("  container_access_type = ", "  container_acess_type  = ", 1).replace(
         "  name                  = each.value.name\n", "", 1)
     assert broken.count("\n") == text.count("\n") - 1
-    module.write_text(broken, encoding="utf-8")
-    problems = [str(p) for p in check_tree(out, [schema]).problems]
-    where = f"{module.relative_to(out).as_posix()}: azurerm_storage_container.this"
+    problems = [str(p) for p in check_module({name: broken}, [schema]).problems]
+    where = f"{name}: azurerm_storage_container.this"
     assert problems == [
         f"{where}.container_acess_type: unsupported argument or block; did you mean "
         f"'container_access_type'? (hashicorp/azurerm {schema.version})",
