@@ -65,6 +65,8 @@ locals {
   # Account names are global: derived from the subscription, project and environment only, so
   # adding a table never renames (and so never replaces) the account.
   account_name = var.account_name != "" ? var.account_name : "infrarkv${substr(sha1("${data.azurerm_client_config.current.subscription_id}/${var.project}/${var.environment}/tables"), 0, 16)}"
+  # Table Storage names hold letters and digits only.
+  names = { for key, table in var.tables : key => replace(table.name, "-", "") }
   grants = {
     for pair in setproduct(keys(var.tables), var.app_principal_ids) : "${pair[0]} ${pair[1]}" => {
       table     = pair[0]
@@ -107,20 +109,32 @@ resource "azurerm_storage_account" "this" {
   }
 }
 
-resource "azurerm_storage_table" "this" {
-  for_each = var.tables
+# Through Azure Resource Manager, not azurerm_storage_table: that resource also reads and
+# writes the table's ACL with the account's shared key, which this account refuses. Deleting
+# a deployment deletes the table it made.
+resource "azurerm_resource_group_template_deployment" "table" {
+  for_each = local.names
 
-  # Table Storage names hold letters and digits only.
-  name               = replace(each.value.name, "-", "")
-  storage_account_id = azurerm_storage_account.this.id
+  name                = each.value
+  resource_group_name = azurerm_resource_group.this.name
+  deployment_mode     = "Incremental"
+  template_content = jsonencode({
+    "$schema"      = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+    contentVersion = "1.0.0.0"
+    resources = [{
+      type       = "Microsoft.Storage/storageAccounts/tableServices/tables"
+      apiVersion = "2023-01-01"
+      name       = "${azurerm_storage_account.this.name}/default/${each.value}"
+    }]
+  })
 }
 
 resource "azurerm_role_definition" "table" {
   for_each = var.tables
 
-  name        = "infrar ${local.account_name} ${azurerm_storage_table.this[each.key].name}"
+  name        = "infrar ${local.account_name} ${local.names[each.key]}"
   scope       = azurerm_resource_group.this.id
-  description = "What the ${var.project} ${var.environment} code does with table ${azurerm_storage_table.this[each.key].name}."
+  description = "What the ${var.project} ${var.environment} code does with table ${local.names[each.key]}."
 
   permissions {
     actions      = []
@@ -133,14 +147,16 @@ resource "azurerm_role_definition" "table" {
 resource "azurerm_role_assignment" "table" {
   for_each = local.grants
 
-  scope              = "${azurerm_storage_account.this.id}/tableServices/default/tables/${azurerm_storage_table.this[each.value.table].name}"
+  scope              = "${azurerm_storage_account.this.id}/tableServices/default/tables/${local.names[each.value.table]}"
   role_definition_id = azurerm_role_definition.table[each.value.table].role_definition_resource_id
   principal_id       = each.value.principal
+
+  depends_on = [azurerm_resource_group_template_deployment.table]
 }
 
 output "table_names" {
   description = "The names Azure knows the tables by (without hyphens), by logical name."
-  value       = { for key, table in azurerm_storage_table.this : key => table.name }
+  value       = { for key, deployment in azurerm_resource_group_template_deployment.table : key => deployment.name }
 }
 
 output "account_url" {

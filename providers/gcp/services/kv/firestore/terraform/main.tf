@@ -1,6 +1,7 @@
 # Firestore for the infrar kv capability: one database (native mode) per environment, with
-# point-in-time recovery and delete protection, encrypted at rest (Google-managed keys, or the
-# Cloud KMS key given) and reached over TLS only. Each logical name is a collection.
+# point-in-time recovery and delete protection, encrypted at rest with Google-managed keys
+# (customer-managed keys need google provider 5.x releases newer than this plugin admits) and
+# reached over TLS only. Each logical name is a collection.
 #
 # What Terraform manages per collection: collections exist without being created, so each
 # table is registered by a document infrar_tables/<name> (the code refuses tables without
@@ -50,12 +51,6 @@ variable "delete_protection" {
   default     = true
 }
 
-variable "kms_key_name" {
-  description = "Cloud KMS key for the database; empty for Google-managed keys."
-  type        = string
-  default     = ""
-}
-
 locals {
   database_name = var.database_name != "" ? var.database_name : trimsuffix(substr(join("-", compact(["infrar", var.project, var.environment])), 0, 63), "-")
   permissions   = sort(distinct(flatten([for table in var.tables : table.permissions])))
@@ -70,13 +65,6 @@ resource "google_firestore_database" "this" {
   type                              = "FIRESTORE_NATIVE"
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
   delete_protection_state           = var.delete_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
-
-  dynamic "cmek_config" {
-    for_each = var.kms_key_name == "" ? [] : [var.kms_key_name]
-    content {
-      kms_key_name = cmek_config.value
-    }
-  }
 }
 
 resource "google_firestore_document" "table" {
