@@ -128,8 +128,10 @@ class _Rewriter:
         try:
             compile(output, self.path, "exec", dont_inherit=True)
         except SyntaxError as exc:
+            # A decoding error carries no column (-1) and may carry no line: stay in the file.
+            line = min(max(exc.lineno or 1, 1), len(self.source.line_starts))
             self.result.diagnostics.append(Diagnostic(
-                self.path, exc.lineno or 1, exc.offset or 1, "internal",
+                self.path, line, max(exc.offset or 1, 1), "internal",
                 f"the rewritten module does not compile ({exc.msg}); nothing was written"))
             return
         self.result.output = output

@@ -1,0 +1,67 @@
+"""The contract of configuration and plugin YAML on one document: it loads, or it gives a
+clear error with file:line (`YamlError`, `ConfigError`); never another exception.
+
+`check_yaml` is the oracle shared by the fuzzer (bench/fuzz_engine.py --target yaml), the
+generated documents of test_fuzz_properties.py and the regression inputs under
+fuzz_regressions/. The caller points XDG_CACHE_HOME at a scratch folder: the cached reading is
+compared with the fresh one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infrar.engine.config import ConfigError, ProjectConfig, load_config
+from infrar.engine.diagnostics import EngineError
+from infrar.engine.pipeline import deployment_targets
+from infrar.engine.yamlio import YamlError, parse_yaml
+
+SHOWN = Path("fuzz.yaml")
+
+
+class YamlViolation(AssertionError):
+    """The YAML reader or the configuration broke the contract on a document."""
+
+
+def _fail(message: str, data: bytes) -> YamlViolation:
+    shown = data if len(data) <= 2000 else data[:2000] + b"..."
+    return YamlViolation(f"{message}\n--- document ---\n{shown!r}")
+
+
+def _line_count(text: str) -> int:
+    return len(text.splitlines()) + 1
+
+
+def check_yaml(data: bytes, work: Path) -> ProjectConfig | None:
+    """Read `data` as a YAML document and as `.infrar.yaml` (written under `work`); raise
+    `YamlViolation` (or what escaped) when the contract does not hold. The configuration, when
+    it loads."""
+    text = data.decode("utf-8", "replace")
+    lines = _line_count(text)
+    try:
+        fresh = parse_yaml(text, SHOWN, cache=False)
+    except YamlError as exc:
+        if not 1 <= exc.line <= lines or not str(exc).startswith(f"{SHOWN}:{exc.line}: "):
+            raise _fail(f"YamlError without its line: {exc!r}", data) from None
+    else:
+        for _ in range(2):  # written to the cache, then read back from it
+            cached = parse_yaml(text, SHOWN, cache=True)
+            # repr: NaN is never equal to itself, and 1 == 1.0 == True
+            if repr((cached.data, cached.lines)) != repr((fresh.data, fresh.lines)):
+                raise _fail(f"the cache reads {cached.data!r}, the parser {fresh.data!r}", data)
+    config = work / ".infrar.yaml"
+    config.write_bytes(data)
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        prefix = f"{config}:"
+        for problem in exc.problems:
+            line = problem[len(prefix):].split(":", 1)[0] if problem.startswith(prefix) else ""
+            if not line.isdigit() or not 1 <= int(line) <= max(lines, 1):
+                raise _fail(f"ConfigError without file:line: {problem!r}", data) from None
+        return None
+    try:
+        deployment_targets(loaded, fallback_provider="local")
+    except EngineError as exc:
+        raise _fail(f"a configuration that loads has no targets: {exc}", data) from None
+    return loaded
