@@ -8,8 +8,10 @@ import pytest
 from emulators import (
     AzuriteBlob,
     AzuriteQueue,
+    AzuriteTable,
     Emulator,
     EmulatorError,
+    FirestoreEmulator,
     GcsEmulator,
     MotoS3,
     PubSubEmulator,
@@ -56,6 +58,16 @@ def azurite_queue() -> Iterator[AzuriteQueue]:
 @pytest.fixture(scope="session")
 def pubsub_emulator() -> Iterator[PubSubEmulator]:
     yield from _running(PubSubEmulator())
+
+
+@pytest.fixture(scope="session")
+def azurite_table() -> Iterator[AzuriteTable]:
+    yield from _running(AzuriteTable())
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[FirestoreEmulator]:
+    yield from _running(FirestoreEmulator())
 
 
 def _in_ci() -> bool:

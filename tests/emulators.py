@@ -380,3 +380,95 @@ class PubSubEmulator(Emulator):
     @property
     def env(self) -> dict[str, str]:
         return {"PUBSUB_EMULATOR_HOST": self.host, "GOOGLE_CLOUD_PROJECT": self.project}
+
+
+AZURITE_TABLE_BIN = TESTS_DIR / "node_modules" / ".bin" / "azurite-table"
+
+
+class AzuriteTable(Emulator):
+    """Azurite's Table service, on a port of its own."""
+
+    name = "azurite-table"
+    # Any answer will do: without a signature the service says 403.
+    probe_path = f"/{AZURITE_ACCOUNT}/Tables"
+    account_name = AZURITE_ACCOUNT
+    account_key = AZURITE_KEY
+    child_env_drop = ("AZURITE_ACCOUNTS", "AZURITE_DB")
+
+    def preflight(self) -> None:
+        if not AZURITE_TABLE_BIN.exists():
+            raise EmulatorError(
+                f"azurite is not installed ({AZURITE_TABLE_BIN.relative_to(TESTS_DIR.parent)} "
+                "missing); run tests/install-emulators.sh"
+            )
+        if shutil.which("node") is None:
+            raise EmulatorError("azurite needs `node` on PATH")
+
+    def command(self, port: int, workdir: Path) -> list[str]:
+        flags = ["--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
+        where = ["--tableHost", HOST, "--tablePort", str(port), "--location", str(workdir)]
+        return [str(AZURITE_TABLE_BIN), *where, *flags]
+
+    @property
+    def table_endpoint(self) -> str:
+        return f"{self.endpoint}/{AZURITE_ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};TableEndpoint={self.table_endpoint};"
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+
+def firestore_emulator_jar() -> Path | None:
+    """The Cloud SDK's Firestore emulator (Debian package google-cloud-cli-firestore-emulator),
+    or the jar INFRAR_FIRESTORE_EMULATOR names. It runs offline; it needs Java."""
+    named = os.environ.get("INFRAR_FIRESTORE_EMULATOR")
+    if named:
+        return Path(named)
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return None
+    sdk = Path(gcloud).resolve().parents[1]
+    jar = sdk / "platform" / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
+    return jar if jar.is_file() else None
+
+
+class FirestoreEmulator(Emulator):
+    name = "firestore"
+    project = "test-project"
+    # The emulator answers "Ok" over HTTP on its gRPC port.
+    probe_path = "/"
+    unset = ("GOOGLE_APPLICATION_CREDENTIALS", "FIRESTORE_DATABASE")
+
+    def __init__(self, startup_timeout: float = 60.0, stop_timeout: float = 5.0) -> None:
+        super().__init__(startup_timeout, stop_timeout)  # a JVM on two busy cores starts slowly
+
+    def preflight(self) -> None:
+        jar = firestore_emulator_jar()
+        if jar is None or not jar.is_file():
+            raise EmulatorError("the Firestore emulator is not installed "
+                                "(apt-get install google-cloud-cli-firestore-emulator)")
+        if shutil.which("java") is None:
+            raise EmulatorError("the Firestore emulator needs `java` on PATH")
+
+    def command(self, port: int, workdir: Path) -> list[str]:
+        jar = firestore_emulator_jar()
+        assert jar is not None
+        # The JVM itself, not the SDK's wrapper script, so that stopping the process stops it.
+        main = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+        return ["java", "-Duser.language=en", "-cp", str(jar), main, "start", f"--host={HOST}",
+                f"--port={port}"]
+
+    @property
+    def host(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"FIRESTORE_EMULATOR_HOST": self.host, "GOOGLE_CLOUD_PROJECT": self.project}
