@@ -13,8 +13,9 @@ snake_case is right for most names, not all (`use32BitWorker` is `use_32_bit_wor
 
 What the checker knows is what such a schema says: which resource and data source types
 exist, their arguments and blocks (recursively), which are required, whether a block may be
-repeated, and the rough type of each argument. Rules across arguments (exactly one of two,
-conflicts) and value validation are not in the assembly, so they are not checked.
+repeated, the rough type of each argument, and the attributes each type exposes (a getter
+each on its class) for the expressions that read them. Rules across arguments (exactly one of
+two, conflicts) and value validation are not in the assembly, so they are not checked.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ class ProviderSchema:
     provider: Block
     resources: Mapping[str, Block]
     data_sources: Mapping[str, Block]
+    # What expressions may read of each resource and data source, arguments and computed
+    # attributes alike, as _readable() spells them.
+    resource_attributes: Mapping[str, frozenset[str]]
+    data_source_attributes: Mapping[str, frozenset[str]]
 
     @property
     def short_source(self) -> str:
@@ -116,6 +121,21 @@ def _provider_metadata(manifest: Mapping[str, Any]) -> Mapping[str, str] | None:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _readable(name: str) -> str:
+    """A name as both spellings agree on: the class's getters have no registry anchors, and
+    `use_32_bit_worker` is `use32BitWorker` there."""
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _attributes(entry: Mapping[str, Any], config: Block) -> frozenset[str]:
+    """The attributes a resource or data source class exposes: a getter for each, beside the
+    `...Input` getters of its arguments; reserved words get an `Attribute` suffix."""
+    names = {_readable(name) for p in entry.get("properties", [])
+             if not p.get("static") and not p["name"].endswith("Input")
+             for name in (p["name"], p["name"].removesuffix("Attribute"))}
+    return frozenset(names | {_readable(n) for n in (*config.arguments, *config.blocks)})
 
 
 def _terraform_name(prop: Mapping[str, Any]) -> str:
@@ -180,6 +200,7 @@ def load_schema(package: Path) -> ProviderSchema:
         raise SchemaError(f"{package} is not a prebuilt Terraform provider package")
     assembly = _Assembly(_read_assembly(package)["types"])
     found: dict[str, dict[str, Block]] = {"resource": {}, "data": {}, "provider": {}}
+    attributes: dict[str, dict[str, frozenset[str]]] = {"resource": {}, "data": {}}
     for entry in assembly.types.values():
         role = _BASES.get(entry.get("base", "").rpartition(".")[2])
         link = _TYPE_LINK.search(entry.get("docs", {}).get("summary", ""))
@@ -189,14 +210,17 @@ def load_schema(package: Path) -> ProviderSchema:
             raise SchemaError(f"{entry['fqn']} documents {link.group(3)}, the package says "
                               f"{provider['version']}")
         config = next(p for p in entry["initializer"]["parameters"] if p["name"] == "config")
-        found[role][link.group(5)] = assembly.block(config["type"]["fqn"])
+        block = found[role][link.group(5)] = assembly.block(config["type"]["fqn"])
+        if role in attributes:
+            attributes[role][link.group(5)] = _attributes(entry, block)
     if len(found["provider"]) != 1:
         raise SchemaError(f"{package}: {len(found['provider'])} provider classes")
     return ProviderSchema(
         source=provider["name"], version=provider["version"],
         package=f"{manifest['name']}@{manifest['version']}",
         provider=next(iter(found["provider"].values())),
-        resources=found["resource"], data_sources=found["data"])
+        resources=found["resource"], data_sources=found["data"],
+        resource_attributes=attributes["resource"], data_source_attributes=attributes["data"])
 
 
 def installed_packages(folder: Path = SCHEMA_PACKAGES) -> dict[Path, tuple[str, str]]:
@@ -396,6 +420,37 @@ def _check_lifecycle(context: _Context, body: Mapping[str, Any]) -> None:
                                f"{_suggest(name, LIFECYCLE)}")
 
 
+# TYPE.NAME.ATTR, TYPE.NAME[KEY].ATTR and data.TYPE.NAME.ATTR in an expression.
+_REFERENCE = re.compile(r"(?<![\w.])(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)"
+                        r"(?:\[[^\]]*\])?\.([A-Za-z_][\w-]*)")
+_REFERRING = {"resource": 2, "data": 2, "output": 1, "locals": 0, "module": 1, "provider": 1}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not key.startswith("__"):
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _addressed(module: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(address, body) of every top-level block that may hold expressions."""
+    for keyword, labels in _REFERRING.items():
+        for entry in module.get(keyword, []):
+            found = [([], entry)]
+            for _ in range(labels):
+                found = [([*names, label], body) for names, parent in found
+                         for label, body in _labelled(parent)]
+            for names, body in found:
+                prefix = [] if keyword == "resource" else [keyword]
+                yield ".".join([*prefix, *names]) or keyword, body
+
+
 def _required_providers(modules: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Local provider name -> source, from every `terraform { required_providers {...} }`."""
     found: dict[str, str] = {}
@@ -463,7 +518,34 @@ def check_module(files: Mapping[str, str], schemas: Iterable[ProviderSchema]) ->
                 _check_lifecycle(context, body)
         report.problems.extend(context.problems)
 
+    declared = {(keyword, type_name): _provider_of(type_name, body)
+                for module in parsed.values() for keyword in ("resource", "data")
+                for type_name, named in _labelled(module.get(keyword, []))
+                for _, body in _labelled(named)}
+
+    def check_reads(file: str, address: str, body: Any) -> None:
+        """Every attribute an expression reads of a resource or data source of this module."""
+        seen = set()
+        for text in _strings(body):
+            for match in _REFERENCE.finditer(text):
+                keyword = "data" if match.group(1) else "resource"
+                type_name, attribute = match.group(2), match.group(4)
+                local = declared.get((keyword, type_name))
+                schema = None if local is None else by_source.get(
+                    _normalise_source(sources.get(local, f"hashicorp/{local}")))
+                if schema is None or match.group(0) in seen:
+                    continue
+                seen.add(match.group(0))
+                known = (schema.resource_attributes if keyword == "resource"
+                         else schema.data_source_attributes).get(type_name)
+                if known is not None and _readable(attribute) not in known:
+                    report.problems.append(Problem(file, address, "", (
+                        f"reads {match.group(0)}, but {type_name} has no attribute "
+                        f"{attribute!r} ({schema})")))
+
     for file, module in parsed.items():
+        for address, body in _addressed(module):
+            check_reads(file, address, body)
         for keyword in ("resource", "data"):
             for type_name, named in _labelled(module.get(keyword, [])):
                 if type_name in BUILTIN_TYPES:

@@ -234,6 +234,15 @@ data "aws_iam_policy_document" "this" {
 provider "aws" {
   regionn = "eu-west-1"
 }
+
+output "bucket" {
+  value = [aws_s3_bucket.this.arn, aws_s3_bucket.this.arnn, var.bucket.arnn]
+}
+
+output "policy" {
+  value = { for key, doc in data.aws_iam_policy_document.this : key => doc.json_text }
+  description = "${data.aws_iam_policy_document.this.jsonn} is read too"
+}
 """
     report = check_module({"main.tf": module}, [schema])
     found = {f"{p.address}{'.' + p.path if p.path else ''}: {p.message}" for p in report.problems}
@@ -256,6 +265,10 @@ provider "aws" {
         f"data.aws_iam_policy_document.this.statement[0].principal: unsupported argument or "
         f"block; did you mean 'principals'? {release}",
         f"provider.aws.regionn: unsupported argument or block; did you mean 'region'? {release}",
+        f"output.bucket: reads aws_s3_bucket.this.arnn, but aws_s3_bucket has no attribute "
+        f"'arnn' {release}",
+        f"output.policy: reads data.aws_iam_policy_document.this.jsonn, but "
+        f"aws_iam_policy_document has no attribute 'jsonn' {release}",
     }
     assert all(str(p).startswith("main.tf: ") for p in report.problems)
 
