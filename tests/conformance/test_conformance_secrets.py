@@ -419,3 +419,42 @@ def test_local_versions_are_private_files(request: pytest.FixtureRequest, tmp_pa
     assert folder.stat().st_mode & 0o777 == 0o700
     assert versions[-1].read_text(encoding="utf-8") == backend.canary
     assert versions[0].read_text(encoding="utf-8") == "first token"
+
+
+DEBUG_LOGGING = """\
+import logging, os, sys
+
+
+class Everything(logging.Formatter):
+    def format(self, record):
+        return f"{record.name} {record.getMessage()} {vars(record)}"
+
+
+handler = logging.StreamHandler(sys.stderr)
+handler.setFormatter(Everything())
+logging.basicConfig(level=logging.DEBUG, handlers=[handler])
+logging.getLogger("google").propagate = True
+logging.getLogger("google").setLevel(logging.DEBUG)
+from infrar.secrets import get_secret, set_secret
+name, canary = sys.argv[1], os.environ["CONFORMANCE_CANARY"]
+set_secret(name, canary)
+print(get_secret(name) == canary)
+"""
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+def test_debug_logs_never_show_the_value(backend: Backend, tmp_path: Path) -> None:
+    """With every logger at DEBUG (each record printed with all its attributes), the client
+    libraries log their requests and responses, but none that carries the value."""
+    script = tmp_path / "debug_logging.py"
+    script.write_text(DEBUG_LOGGING)
+    env = _clean_env({**backend.env, "INFRAR_PROVIDER": backend.provider,
+                      "CONFORMANCE_CANARY": backend.canary})
+    result = _run([sys.executable, str(script), backend.names["api"]], env, tmp_path)
+    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+    if backend.provider != "local":
+        assert result.stderr.count("\n") > 5, "the libraries logged nothing: the test shows nothing"
+    assert backend.canary not in result.stderr
+    assert _b64(backend.canary) not in result.stderr
+    if backend.fake is not None:
+        backend.fake.take_requests()
