@@ -19,17 +19,59 @@ TOO_COMPLEX = ("an expression or block is nested too deeply to analyse; split it
 _NEWLINE = re.compile(rb"\r\n?|\n")
 
 
+# PEP 263: `coding[:=]name` in a comment on line 1, or on line 2 after a blank or comment line.
+_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:[ \t\f]*(?:#[^\r\n]*)?(?:\r\n?|\n))??"
+                          rb"[ \t\f]*#[^\r\n]*?coding[:=][ \t]*([-\w.]+)")
+_UTF8 = ("utf-8", "utf-8-sig")
+_QUADRATIC = ("punycode",)
+"""Text codecs whose decoding time grows with the square of the input: never run on a file."""
+
+
 def mentions(data: bytes, markers: tuple[bytes, ...] = (MARKER,)) -> bool:
     """Whether `data` may spell one of `markers` as Python reads identifiers: Python folds
-    them to NFKC, so `ｉnfrar` (a fullwidth letter) imports `infrar` too."""
+    them to NFKC, so `ｉnfrar` (a fullwidth letter) imports `infrar` too; and Python reads the
+    file in the encoding it declares, so `# coding: utf-7` can spell `infrar` as `+AGk-nfrar`."""
     if any(marker in data for marker in markers):
         return True
-    if data.isascii():
+    declared = declared_encoding(data)
+    codec = _text_codec(declared[1]) if declared else None
+    if data.isascii() and codec in (None, *_UTF8):
         return False
     import unicodedata
 
-    text = unicodedata.normalize("NFKC", data.decode("utf-8", "replace"))
-    return any(marker.decode() in text for marker in markers)
+    readings = [data.decode("utf-8", "replace")]
+    if codec not in (None, *_UTF8):
+        if codec in _QUADRATIC:
+            return True  # analysed, and refused there: see Source.decode
+        try:
+            readings.append(data.decode(codec, "replace"))
+        except (UnicodeError, LookupError):
+            return True
+    texts = [unicodedata.normalize("NFKC", text) for text in readings]
+    return any(marker.decode() in text for marker in markers for text in texts)
+
+
+def declared_encoding(data: bytes) -> tuple[int, str] | None:
+    """The line of a PEP 263 encoding declaration and the name it gives, as written."""
+    match = _DECLARATION.match(data)
+    if match is None:
+        return None
+    line = 1 + len(_NEWLINE.findall(data, 0, match.start(1)))
+    return line, match.group(1).decode("ascii")
+
+
+def _text_codec(name: str) -> str | None:
+    """The normalised name of the text codec `name` names, or None when Python reads no source
+    in it (unknown, or a bytes-to-bytes codec such as base64)."""
+    import codecs
+
+    try:
+        b"#".decode(name)  # not empty: Python decodes b"" without looking the codec up
+    except LookupError:
+        return None
+    except UnicodeError:
+        pass
+    return codecs.lookup(name).name
 
 
 class SourceError(Exception):
@@ -63,6 +105,7 @@ class Source:
         except UnicodeDecodeError as exc:
             line, col = _location(data, starts, exc.start)
             raise SourceError(line, col, "not-utf8", "file is not valid UTF-8") from None
+        _check_declared(data, text, starts)
         return Source(data, text.removeprefix("\ufeff"), starts)
 
     @property
@@ -106,6 +149,36 @@ class Source:
         """Offset just past the newline ending the line that holds `offset`."""
         newline = _NEWLINE.search(self.data, offset)
         return len(self.data) if newline is None else newline.end()
+
+
+def _check_declared(data: bytes, text: str, starts: list[int]) -> None:
+    """Refuse a file whose declared encoding makes Python read other text than its UTF-8:
+    the engine would analyse and rewrite code that is not the code Python runs."""
+    declared = declared_encoding(data)
+    if declared is None:
+        return
+    line, name = declared
+    codec = _text_codec(name)
+    if codec in _UTF8:
+        return
+    if codec is None:
+        raise SourceError(line, 1, "not-utf8", f"file declares the encoding {name!r}, in which "
+                          "Python reads no source; only UTF-8 source is analysed")
+    if codec in _QUADRATIC:
+        raise SourceError(line, 1, "not-utf8", f"file declares the {codec} encoding, too slow to "
+                          "read; only UTF-8 source is analysed")
+    try:
+        if data.decode(codec) == text:
+            return  # ASCII under a `latin-1` declaration, say: the same text
+    except UnicodeDecodeError as exc:
+        line, col = _location(data, starts, exc.start)
+        raise SourceError(line, col, "not-utf8",
+                          f"file is not valid {codec}, the encoding it declares") from None
+    except UnicodeError:
+        pass
+    raise SourceError(line, 1, "not-utf8", f"file declares the {codec} encoding, in which Python "
+                      "reads other text than its UTF-8; only UTF-8 source is analysed: save it "
+                      "as UTF-8 and drop the declaration")
 
 
 def find_line_starts(data: bytes) -> list[int]:

@@ -31,3 +31,21 @@ def test_a_non_ascii_file_without_the_sdk_is_still_skipped() -> None:
     data = "x = 'caf\u00e9'\n".encode()
     assert transform_source(data, path="plain.py").output is None
     assert detect_source(data, path="plain.py").uses == []
+
+
+def test_a_declared_encoding_python_reads_otherwise_is_refused_at_the_declaration() -> None:
+    """`# coding: utf-7` lets `+AGkAbgBmAHIAYQBy-` spell `infrar` where no byte does, and
+    latin-1 reads byte 0xAA as `ª`, which NFKC folds to `a`: Python imports the SDK there."""
+    utf7 = b"# coding: utf-7\nimport +AGkAbgBmAHIAYQBy-.storage as s\nprint(s.read('b', 'k'))\n"
+    latin1 = b"#!/usr/bin/env python\n# -*- coding: latin-1 -*-\nimport infr\xaar.storage\n"
+    for data, where in ((utf7, (1, 1)), (latin1, (3, 12))):
+        for result in (detect_source(data, path="app.py"), transform_source(data, path="app.py")):
+            assert [(d.line, d.col, d.code) for d in result.diagnostics] == [(*where, "not-utf8")]
+
+
+def test_a_declared_encoding_that_reads_as_utf8_changes_nothing() -> None:
+    data = b"# -*- coding: latin-1 -*-\nimport infrar.storage as s\ns.read('b', 'k')\n"
+    result = transform_source(data, path="app.py")
+    assert result.ok and result.output == data.replace(b"import infrar.", b"import infrar_native.")
+    plain = b"# coding: latin-1\nname = 'caf\xe9'\n"
+    assert transform_source(plain, path="plain.py").output is None
