@@ -18,7 +18,7 @@ import click
 
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import SKIPPED_DIRECTORIES, python_files
-from infrar.engine.source import MARKER
+from infrar.engine.source import mentions
 
 if TYPE_CHECKING:
     from infrar.engine.config import ProjectConfig
@@ -160,7 +160,9 @@ def display_path(file: Path) -> Path:
 
 
 def _mentions_sdk(file: Path) -> bool:
-    return MARKER in file.read_bytes()
+    """As the engine decides which files to read: a fullwidth `ｉnfrar`, or one spelled in the
+    file's declared encoding, is the SDK too."""
+    return mentions(file.read_bytes())
 
 
 @click.command()

@@ -4,6 +4,10 @@ and never skips an SDK use silently."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from infrar.engine.detect import detect_source
 from infrar.engine.transform import transform_source
 
@@ -49,3 +53,14 @@ def test_a_declared_encoding_that_reads_as_utf8_changes_nothing() -> None:
     assert result.ok and result.output == data.replace(b"import infrar.", b"import infrar_native.")
     plain = b"# coding: latin-1\nname = 'caf\xe9'\n"
     assert transform_source(plain, path="plain.py").output is None
+
+
+def test_the_check_hook_reads_a_named_file_that_spells_the_sdk_unusually(tmp_path: Path) -> None:
+    """pre-commit names the committed files; one is checked when the engine would read it."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app.py").write_bytes(FULLWIDTH.replace(b"print(read('photos', 'k'))", b"f = read"))
+    check = Path(sys.executable).with_name("infrar-check")
+    done = subprocess.run([str(check), "app.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "app.py:3:5: error:" in done.stderr
