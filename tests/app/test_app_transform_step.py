@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from infrar.app.workflow.transform_step import transform_tree
 from infrar.engine.config import load_config, resolve_target
 
