@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from huey.exceptions import RetryTask
 
+from infrar.app.fields import PayloadError
 from infrar.app.state import deliveries
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ def run_delivery(runtime: Runtime, delivery_id: str) -> None:
             try:
                 router.ROUTER.dispatch(router.Context(runtime, job), job.event, job.action,
                                        job.payload, job)
+            except PayloadError as exc:
+                # Checked at ingest too; reached by deliveries stored before that check. It can
+                # never succeed: failed once, with the reason, no retries.
+                log.error("delivery %s (%s.%s) failed for good: invalid payload: %s",
+                          delivery_id, job.event, job.action, exc)
+                deliveries.finish(db, delivery_id, error=f"invalid payload: {exc}")
+                return
             except Exception as exc:
                 log.exception("delivery %s (%s.%s) failed on attempt %d", delivery_id,
                               job.event, job.action, job.attempts)

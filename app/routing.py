@@ -1,7 +1,8 @@
 """Route (event, action) to small handlers, bedevere-style: `@router.on("pull_request", "opened")`.
 
 A handler may carry a `when` predicate on the payload, so deliveries nobody would act on (a
-comment that is not a command) are acknowledged without queueing any work.
+comment that is not a command) are acknowledged without queueing any work, and `needs`, the
+fields it reads (see app/fields.py), so a delivery it could never handle fails at once.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from infrar.app import fields
 
 C = TypeVar("C")
 Payload = Mapping[str, Any]
@@ -19,17 +22,20 @@ ANY_ACTION = "*"
 class _Route(Generic[C]):
     handler: Callable[[C, Any], None]
     when: Callable[[Payload], bool] | None
+    needs: fields.Spec
 
 
 class Router(Generic[C]):
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], list[_Route[C]]] = {}
 
-    def on(self, event: str, *actions: str, when: Callable[[Payload], bool] | None = None
+    def on(self, event: str, *actions: str, when: Callable[[Payload], bool] | None = None,
+           needs: fields.Spec | None = None
            ) -> Callable[[Callable[[C, Any], None]], Callable[[C, Any], None]]:
         def register(handler: Callable[[C, Any], None]) -> Callable[[C, Any], None]:
+            route = _Route(handler, when, needs or {})
             for action in actions or (ANY_ACTION,):
-                self._routes.setdefault((event, action), []).append(_Route(handler, when))
+                self._routes.setdefault((event, action), []).append(route)
             return handler
 
         return register
@@ -42,9 +48,21 @@ class Router(Generic[C]):
     def handles(self, event: str, action: str | None, payload: Payload) -> bool:
         return bool(self._matching(event, action, payload))
 
+    def problems(self, event: str, action: str | None, payload: Payload) -> list[str]:
+        """What the payload lacks for the handlers that would run it; empty when nothing."""
+        found: list[str] = []
+        for route in self._matching(event, action, payload):
+            found += [p for p in fields.problems(payload, route.needs) if p not in found]
+        return found[:fields.MAX_PROBLEMS]
+
     def dispatch(self, context: C, event: str, action: str | None, payload: Payload,
                  job: Any) -> int:
+        """Run the matching handlers; PayloadError, before any runs, when the payload lacks a
+        field one of them needs."""
         routes = self._matching(event, action, payload)
+        found = self.problems(event, action, payload)
+        if found:
+            raise fields.PayloadError("; ".join(found))
         for route in routes:
             route.handler(context, job)
         return len(routes)

@@ -43,12 +43,14 @@ LOG_LEVEL = click.option("--log-level", default="info", show_default=True,
 @app_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int,
-              help="Request-handling threads.")
-@click.option("--embedded-workers", default=2, show_default=True, type=int,
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Request-handling threads (requests reach them only once read whole).")
+@click.option("--embedded-workers", default=2, show_default=True, type=click.IntRange(min=0),
               help="Queue worker threads in this process; 0 when `infrar app worker` runs apart.")
-@click.option("--server", type=click.Choice(["gunicorn", "flask"]), default="gunicorn",
-              show_default=True, help="gunicorn for production; flask's server for development.")
+@click.option("--server", type=click.Choice(["waitress", "flask"]), default="waitress",
+              show_default=True,
+              help="waitress for production (safe to expose: slow clients hold no thread); "
+                   "flask's server for development only.")
 @LOG_LEVEL
 def serve(host: str, port: int, threads: int, embedded_workers: int, server: str,
           log_level: str) -> None:

@@ -44,25 +44,28 @@ class Job:
 
 
 def record(db: Database, *, delivery_id: str, event: str, action: str | None,
-           subject: str | None, payload: bytes | None,
+           subject: str | None, payload: bytes | None, error: str | None = None,
            enqueue_in: Callable[[Session, str], None] | None = None) -> bool:
     """Store a delivery, durably; False when this delivery id was seen before. With
     `enqueue_in`, a delivery to run is queued in the same transaction: both are stored, or
-    neither. On SQLite, concurrent calls share one commit (see `Database.grouped`)."""
+    neither. On SQLite, concurrent calls share one commit (see `Database.grouped`). With
+    `error`, the delivery is stored as failed for that reason and never queued."""
     moment = now()
+    to_run = payload is not None and error is None
     values = dict(
         id=delivery_id, event=event, action=action, subject=subject,
         payload=payload.decode() if payload is not None else None,
-        status=QUEUED if payload is not None else IGNORED, attempts=0, received_at=moment,
+        status=QUEUED if to_run else FAILED if error else IGNORED, attempts=0,
+        received_at=moment, error=error,
         # Counted as enqueued from the start: if the enqueue that follows fails, the reaper
         # sends it once `requeue` seconds have passed, as for any lost queue message.
-        enqueued_at=moment, finished_at=None if payload is not None else moment)
+        enqueued_at=moment, finished_at=None if to_run else moment)
     statement = _INSERT_SQLITE if db.is_sqlite else _INSERT_POSTGRESQL
 
     def store(s: Session) -> bool:
         if affected(s.execute(statement, values)) != 1:
             return False  # a duplicate: nothing stored, nothing queued
-        if enqueue_in is not None and payload is not None:
+        if enqueue_in is not None and to_run:
             enqueue_in(s, delivery_id)
         return True
 
@@ -89,8 +92,14 @@ def claim(db: Database, delivery_id: str, *, lease: float) -> Job | None:
             return None
         row = s.get(Delivery, delivery_id)
         assert row is not None and row.payload is not None
-        return Job(row.id, row.event, row.action, row.subject, json.loads(row.payload),
-                   row.attempts)
+        try:
+            payload = json.loads(row.payload)
+        except (ValueError, RecursionError) as exc:
+            # Stored by an older version that checked less: it can never run.
+            row.status, row.finished_at = FAILED, now()
+            row.error = f"invalid payload: stored payload does not parse ({type(exc).__name__})"
+            return None
+        return Job(row.id, row.event, row.action, row.subject, payload, row.attempts)
 
 
 def heartbeat(db: Database, delivery_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from infrar.app.fields import INSTALLED
 from infrar.app.github.client import PullInfo
 from infrar.app.state import locks, plans
 from infrar.app.workflow.apply_run import apply_reviewed
@@ -13,7 +14,9 @@ from infrar.app.workflow.router import ROUTER, Context, from_installation
 log = logging.getLogger(__name__)
 
 
-@ROUTER.on("pull_request", "closed", when=from_installation)
+@ROUTER.on("pull_request", "closed", when=from_installation, needs={
+    **INSTALLED, "pull_request.number": "id", "pull_request.merged?": "bool",
+    "pull_request.head.sha": "sha"})
 def on_closed(ctx: Context, _job: object) -> None:
     raw = ctx.payload["pull_request"]
     number = int(raw["number"])

@@ -14,7 +14,7 @@ from infrar.app.workflow.plan_run import Request, run_plan
 from infrar.app.workflow.publish import publish_comment
 from infrar.app.workflow.pull_request import is_fork, refuse_fork
 from infrar.app.workflow.requirements import can_write, unmet
-from infrar.app.workflow.router import ROUTER, Context, from_installation
+from infrar.app.workflow.router import CHECKED_OUT, ROUTER, Context, from_installation
 from infrar.engine.terraform.markdown import code
 
 
@@ -30,7 +30,10 @@ def wanted(payload: Mapping[str, Any]) -> bool:
             and _obj(payload.get("sender")).get("type") != "Bot" and from_installation(payload))
 
 
-@ROUTER.on("issue_comment", "created", when=wanted)
+@ROUTER.on("issue_comment", "created", when=wanted, needs={
+    **CHECKED_OUT, "issue.number": "id", "comment.id": "id", "comment.body": "str",
+    "comment.user.login": "str", "comment.user.type?": "str",
+    "comment.performed_via_github_app.id?": "id"})
 def on_command(ctx: Context, _job: object) -> None:
     number = int(ctx.payload["issue"]["number"])
     comment = ctx.payload["comment"]

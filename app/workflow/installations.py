@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from infrar.app.fields import Spec
 from infrar.app.state import installations
 from infrar.app.workflow.router import ROUTER, Context
 
@@ -18,7 +19,12 @@ def _has_installation(payload: Mapping[str, Any]) -> bool:
     return isinstance(installation, Mapping) and isinstance(installation.get("id"), int)
 
 
-@ROUTER.on("installation", when=_has_installation)
+ACCOUNT: Spec = {"installation.id": "id", "installation.account?": "object",
+                 "installation.account.login?": "str", "installation.account.type?": "str"}
+
+
+@ROUTER.on("installation", when=_has_installation,
+           needs={**ACCOUNT, "repositories[].full_name?": "str"})
 def on_installation(ctx: Context, _job: object) -> None:
     inst = ctx.payload["installation"]
     inst_id, action = int(inst["id"]), ctx.job.action
@@ -34,7 +40,9 @@ def on_installation(ctx: Context, _job: object) -> None:
         installations.add_repos(ctx.runtime.db, inst_id, _names(ctx.payload.get("repositories")))
 
 
-@ROUTER.on("installation_repositories", when=_has_installation)
+@ROUTER.on("installation_repositories", when=_has_installation, needs={
+    **ACCOUNT, "repositories_added[].full_name?": "str",
+    "repositories_removed[].full_name?": "str"})
 def on_repositories(ctx: Context, _job: object) -> None:
     inst = ctx.payload["installation"]
     inst_id = int(inst["id"])

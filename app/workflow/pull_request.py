@@ -9,7 +9,7 @@ from infrar.app.state import plans
 from infrar.app.workflow import checks, render
 from infrar.app.workflow.plan_run import Request, run_plan
 from infrar.app.workflow.publish import publish_comment
-from infrar.app.workflow.router import ROUTER, Context, from_installation
+from infrar.app.workflow.router import CHECKED_OUT, ROUTER, Context, from_installation
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ FORK_NOTICE = (
 
 
 @ROUTER.on("pull_request", "opened", "synchronize", "reopened", "ready_for_review",
-           when=from_installation)
+           when=from_installation, needs={**CHECKED_OUT, "pull_request.number": "id"})
 def on_pull_request_update(ctx: Context, _job: object) -> None:
     number = int(ctx.payload["pull_request"]["number"])
     pr = ctx.github.pull(number)  # fresh: the payload may be older than the branch

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infrar.app.fields import INSTALLED, Spec
 from infrar.app.routing import Router
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class Context:
 
 
 ROUTER: Router[Context] = Router()
+
+CHECKED_OUT: Spec = {**INSTALLED, "repository.clone_url": "str", "repository.html_url?": "str"}
+"""What a handler that may check the repository out and plan needs."""
 
 
 def from_installation(payload: Mapping[str, Any]) -> bool:

@@ -1,5 +1,5 @@
 """Pull request opened -> bot branch + review with plan -> merge -> apply on `local`, through
-the real server (gunicorn, embedded workers), real git and real Terraform, against the fake;
+the real server (waitress, embedded workers), real git and real Terraform, against the fake;
 the plan and the state it leaves are stored sealed."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from infrar.app.workflow.gitops import TRAILER
 
 def test_pull_request_to_apply_on_merge(fake: FakeGitHub, app_env: dict[str, str], start_app,
                                         tmp_path: Path) -> None:
-    url = start_app("serve", app_env, "--server", "gunicorn", "--embedded-workers", "2")
+    url = start_app("serve", app_env, "--embedded-workers", "2")
     logs = partial(read_logs, tmp_path)
     fake.create_repo(REPO, BASE_FILES)
     fake.repos[REPO].permissions["alice"] = "write"

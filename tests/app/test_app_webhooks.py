@@ -140,3 +140,99 @@ def test_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
         timeout=60, check=False)
     assert proc.returncode != 0
     assert "INFRAR_WEBHOOK_SECRET" in proc.stderr
+
+
+# -- hostile bodies: signed, yet never a 500 ----------------------------------------------------
+
+
+def _refused(response: Any, status: int, reason: str) -> None:
+    assert response.status_code == status, response.data[:300]
+    assert response.is_json and reason in response.json["error"], response.data[:300]
+    assert len(response.data) < 500  # a short reason, never a page or a traceback
+
+
+def test_hostile_signed_bodies_get_400_with_a_short_reason(client: FlaskClient,
+                                                           runtime: Runtime) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    _refused(post(client, "installation", None, body=deep), 400, "nested too deeply")
+    deep_object = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
+    _refused(post(client, "installation", None, body=deep_object), 400, "nested too deeply")
+    utf16 = json.dumps(installation_payload()).encode("utf-16")
+    _refused(post(client, "installation", None, body=utf16), 400, "not UTF-8")
+    _refused(post(client, "installation", None, body=b'{"action": NaN}'), 400, "not JSON")
+    _refused(post(client, "installation", None, body=b'{"a": ' + b"9" * 5000 + b"}"), 400,
+             "not JSON")
+    _refused(post(client, "x" * 101, installation_payload()), 400, "longer than 100")
+    long_action = installation_payload() | {"action": "a" * 101}
+    _refused(post(client, "installation", long_action), 400, "longer than 100")
+    assert runtime.queue.pending_count() == 0
+
+
+def test_a_body_past_25_mb_is_refused(client: FlaskClient) -> None:
+    response = post(client, "installation", None, body=b" " * (25 * 1024 * 1024 + 1))
+    _refused(response, 413, "too large")
+
+
+def test_other_errors_are_short_json_too(client: FlaskClient) -> None:
+    _refused(client.get("/no/such/page"), 404, "not found")
+    _refused(client.get("/webhook"), 405, "method not allowed")
+
+
+# -- payloads whose fields have the wrong types: failed once, never queued ----------------------
+
+
+def _installed(event: str, action: str) -> dict[str, Any]:
+    payload = payloads.example(event, action)
+    payload.setdefault("installation", {"id": 1, "node_id": "x"})
+    if event == "issue_comment":
+        payload["issue"]["pull_request"] = {"url": "https://api.github.com/x"}
+        payload["comment"]["body"] = "/infrar plan"
+    return payload
+
+
+def _broken() -> list[tuple[str, dict[str, Any], str]]:
+    cases = []
+    pr = _installed("pull_request", "opened")
+    pr["pull_request"]["number"] = "7"
+    cases.append(("pull_request", pr, "pull_request.number is '7', not a positive integer"))
+    flag = _installed("pull_request", "synchronize")
+    flag["installation"]["id"] = True
+    cases.append(("pull_request", flag, "installation.id is a boolean"))
+    closed = _installed("pull_request", "closed")
+    closed["pull_request"]["head"] = "main"
+    cases.append(("pull_request", closed, "pull_request.head is a string, not an object"))
+    comment = _installed("issue_comment", "created")
+    comment["comment"]["id"] = {"id": 1}
+    del comment["comment"]["user"]["login"]
+    cases.append(("issue_comment", comment, "comment.user.login is missing"))
+    installation = _installed("installation", "created")
+    installation["installation"]["account"] = ["acme"]
+    installation["repositories"] = 5
+    cases.append(("installation", installation, "repositories is an integer, not a list"))
+    added = _installed("installation_repositories", "added")
+    added["repositories_added"] = [{"full_name": 3}]
+    cases.append(("installation_repositories", added,
+                  "repositories_added[0].full_name is an integer"))
+    repo = _installed("pull_request", "reopened")
+    repo["repository"]["full_name"] = "../../etc"
+    cases.append(("pull_request", repo, "repository.full_name is '../../etc', not owner/name"))
+    return cases
+
+
+def test_wrong_field_types_fail_once_with_the_reason_and_are_not_queued(
+        client: FlaskClient, runtime: Runtime) -> None:
+    from infrar.app.state.models import Delivery
+
+    for index, (event, payload, reason) in enumerate(_broken()):
+        delivery = f"broken-{index}"
+        response = post(client, event, payload, delivery=delivery)
+        _refused(response, 400, reason)
+        assert deliveries.status(runtime.db, delivery) == deliveries.FAILED
+        with runtime.db.session() as s:
+            row = s.get(Delivery, delivery)
+            assert row is not None and row.error is not None and reason in row.error
+            assert row.attempts == 0 and row.finished_at is not None
+        again = post(client, event, payload, delivery=delivery)
+        assert again.status_code == 200 and again.json["status"] == "duplicate"
+    assert runtime.queue.pending_count() == 0
+
