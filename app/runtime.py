@@ -63,5 +63,6 @@ class Runtime:
 
     def github(self, *, repo: str, installation_id: int) -> GitHubClient:
         return GitHubClient(repo=repo, token=lambda: self.tokens.token(installation_id),
+                            app_login=lambda: self.tokens.bot_login(),
                             api_url=self.settings.api_url,
                             write_interval=self.settings.github_write_interval)

@@ -27,6 +27,7 @@ class InstallationTokens:
         self._margin = margin
         self._cache: dict[int, _Cached] = {}
         self._lock = threading.Lock()
+        self._login: str | None = None
 
     def token(self, installation_id: int) -> str:
         with self._lock:
@@ -36,3 +37,11 @@ class InstallationTokens:
                 cached = _Cached(granted.token, granted.expires_at.timestamp())
                 self._cache[installation_id] = cached
             return cached.token
+
+    def bot_login(self) -> str:
+        """The login this App posts as, `<slug>[bot]`, from `GET /app`; asked once. Any App's
+        user is of type Bot, so the type alone never says a post is this App's."""
+        with self._lock:
+            if self._login is None:
+                self._login = f"{self._integration.get_app().slug}[bot]"
+            return self._login

@@ -87,9 +87,11 @@ class InlineComment:
 
 
 class GitHubClient:
-    def __init__(self, *, repo: str, token: Callable[[], str], api_url: str,
-                 write_interval: float = 1.0) -> None:
+    def __init__(self, *, repo: str, token: Callable[[], str], app_login: Callable[[], str],
+                 api_url: str, write_interval: float = 1.0) -> None:
+        """`app_login` gives the login this App posts as (`InstallationTokens.bot_login`)."""
         self.repo_name = repo
+        self._app_login = app_login
         self._gh = Github(auth=_TokenAuth(token), base_url=api_url, lazy=True,
                           seconds_between_requests=None,
                           seconds_between_writes=write_interval or None)
@@ -104,6 +106,15 @@ class GitHubClient:
     def _issue(self, number: int) -> Issue:
         # Conversation comments of a pull request live on its issue.
         return self._repo.get_issue(number)
+
+    # -- who we are ---------------------------------------------------------------------------
+
+    def app_login(self) -> str:
+        return self._app_login()
+
+    def is_own(self, author: str, author_type: str) -> bool:
+        """Posted by this App: its own bot user, not merely some bot."""
+        return author_type == "Bot" and author.casefold() == self.app_login().casefold()
 
     # -- pull requests ------------------------------------------------------------------------
 

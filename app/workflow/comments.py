@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from infrar.app.workflow.requirements import can_write, unmet
 from infrar.app.workflow.router import CHECKED_OUT, ROUTER, Context, from_installation
 from infrar.engine.terraform.markdown import code
 
+log = logging.getLogger(__name__)
+
 
 def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -25,9 +28,19 @@ def _obj(value: Any) -> Mapping[str, Any]:
 def wanted(payload: Mapping[str, Any]) -> bool:
     issue, comment = _obj(payload.get("issue")), _obj(payload.get("comment"))
     body = comment.get("body")
-    # Bots never command the App: that is how a loop with our own comments is ruled out.
     return ("pull_request" in issue and isinstance(body, str) and is_command(body)
-            and _obj(payload.get("sender")).get("type") != "Bot" and from_installation(payload))
+            and from_installation(payload))
+
+
+def is_own(ctx: Context, comment: Mapping[str, Any]) -> bool:
+    """Posted by this App (by its App id, or its bot login from `GET /app`). Only our own
+    comments are never commands, which rules out a loop; another bot's are commands, and its
+    login needs write access like anyone's."""
+    via = _obj(comment.get("performed_via_github_app")).get("id")
+    if via is not None and str(via) == ctx.runtime.settings.app_id:
+        return True
+    author = _obj(comment.get("user"))
+    return author.get("type") == "Bot" and ctx.github.is_own(str(author.get("login")), "Bot")
 
 
 @ROUTER.on("issue_comment", "created", when=wanted, needs={
@@ -38,6 +51,10 @@ def on_command(ctx: Context, _job: object) -> None:
     number = int(ctx.payload["issue"]["number"])
     comment = ctx.payload["comment"]
     user = str(comment["user"]["login"])
+    if is_own(ctx, comment):
+        log.info("%s#%d: comment %s is this App's own; not a command", ctx.repo, number,
+                 comment["id"])
+        return
     gh, key = ctx.github, f"cmd:{ctx.job.id}"
     gh.react(number, int(comment["id"]), "eyes")
     try:

@@ -23,8 +23,10 @@ def marker(key: str) -> str:
     return f"<!-- infrar:{key} -->"
 
 
-def key_of(post: Posted) -> str | None:
-    if post.author_type != "Bot":
+def key_of(post: Posted, *, me: str) -> str | None:
+    """The key of one of this App's posts (`me`: its login); None for anyone else's, whatever
+    it says: another bot's post carrying our marker is never updated, hidden or deleted."""
+    if post.author_type != "Bot" or post.author.casefold() != me.casefold():
         return None
     found = _MARK.search(post.body)
     return found.group(1) if found else None
@@ -38,9 +40,10 @@ def _split(body: str, key: str) -> list[str]:
 def publish_review(gh: GitHubClient, number: int, *, key: str, head_sha: str, body: str,
                    comments: Sequence[InlineComment]) -> Posted:
     review_key = REVIEW_PREFIX + key
+    me = gh.app_login()
     existing = gh.reviews(number)
     parts = _split(body, review_key)
-    mine = next((r for r in existing if key_of(r) == review_key), None)
+    mine = next((r for r in existing if key_of(r, me=me) == review_key), None)
     if mine is None:
         mine = gh.create_review(number, commit_sha=head_sha,
                                 body=f"{marker(review_key)}\n{parts[0]}", comments=comments)
@@ -53,13 +56,14 @@ def publish_review(gh: GitHubClient, number: int, *, key: str, head_sha: str, bo
 
 def publish_comment(gh: GitHubClient, number: int, *, key: str, body: str,
                     existing: list[Posted] | None = None) -> list[Posted]:
+    me = gh.app_login()
     existing = gh.comments(number) if existing is None else existing
     parts = _split(body, key)
     posted = []
     for index, part in enumerate(parts, start=1):
         part_key = key if index == 1 else f"{key}:part{index}"
         text = f"{marker(part_key)}\n{part}"
-        mine = next((c for c in existing if key_of(c) == part_key), None)
+        mine = next((c for c in existing if key_of(c, me=me) == part_key), None)
         if mine is None:
             posted.append(gh.create_comment(number, text))
         else:
@@ -71,16 +75,17 @@ def publish_comment(gh: GitHubClient, number: int, *, key: str, body: str,
 
 def _supersede(gh: GitHubClient, number: int, existing: list[Posted], *, keep: str,
                newer: Posted) -> None:
-    older = [r for r in existing if (key_of(r) or "").startswith(REVIEW_PREFIX)
-             and key_of(r) != keep and SUPERSEDED not in r.body]
+    me = gh.app_login()
+    older = [r for r in existing if (key_of(r, me=me) or "").startswith(REVIEW_PREFIX)
+             and key_of(r, me=me) != keep and SUPERSEDED not in r.body]
     if not older:
         return
     comments = gh.comments(number)
     for review in older:
-        key = key_of(review)
+        key = key_of(review, me=me)
         hidden = gh.minimize(review.node_id)
         for comment in comments:  # its continuation parts, before the review is marked done
-            part_of = (key_of(comment) or "").rsplit(":part", 1)[0]
+            part_of = (key_of(comment, me=me) or "").rsplit(":part", 1)[0]
             if part_of == key and not (hidden and gh.minimize(comment.node_id)):
                 gh.delete_comment(number, comment.id)
         if hidden:

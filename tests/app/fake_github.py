@@ -29,7 +29,9 @@ from infrar.app.signature import sign
 
 API = "/api/v3"
 GRAPHQL = "/api/graphql"  # where GitHub Enterprise Server has it; api.github.com/graphql
-BOT = {"login": "infrar[bot]", "id": 9000, "type": "Bot"}
+APP_SLUG = "infrar"
+BOT = {"login": f"{APP_SLUG}[bot]", "id": 9000, "type": "Bot"}  # the App's own user
+OTHER_BOT = {"login": "other-app[bot]", "id": 9001, "type": "Bot"}  # some other App's
 CLASSIFIERS = ("SPAM", "ABUSE", "OFF_TOPIC", "OUTDATED", "DUPLICATE", "RESOLVED")
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
@@ -165,12 +167,14 @@ class FakeGitHub:
         return requests.post(f"{app_url}/webhook", data=body, headers=headers, timeout=30)
 
     def bot_reviews(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """The App's own reviews."""
         return [r for r in self.repos[full_name].reviews.get(number, [])
-                if r["user"]["type"] == "Bot"]
+                if r["user"]["login"] == BOT["login"]]
 
     def bot_comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """The App's own comments."""
         return [c for c in self.repos[full_name].comments.get(number, [])
-                if c["user"]["type"] == "Bot"]
+                if c["user"]["login"] == BOT["login"]]
 
     # -- JSON shapes ---------------------------------------------------------------------------
 
@@ -209,7 +213,7 @@ class FakeGitHub:
             if not path.startswith(API) and path != GRAPHQL:
                 return None
             header = request.headers.get("Authorization", "")
-            if path.startswith(f"{API}/app/"):
+            if path == f"{API}/app" or path.startswith(f"{API}/app/"):
                 ok = header.startswith("Bearer ") and fake._valid_jwt(header[7:])
             else:
                 ok = header.startswith("token ") and fake._valid_token(header[6:])
@@ -231,6 +235,15 @@ class FakeGitHub:
                     fake.held.set()
                     hold.wait(60)
             return response
+
+        @app.get(f"{API}/app")
+        def the_app() -> Any:
+            return jsonify({"id": fake.app_id, "slug": APP_SLUG, "node_id": "A_1",
+                            "name": "Infrar", "owner": user("acme"), "description": "",
+                            "external_url": fake.url, "html_url": f"{fake.url}/apps/{APP_SLUG}",
+                            "created_at": "2026-01-01T00:00:00Z",
+                            "updated_at": "2026-01-01T00:00:00Z",
+                            "permissions": {}, "events": []})
 
         @app.post(f"{API}/app/installations/<int:inst>/access_tokens")
         def access_token(inst: int) -> tuple[Response, int]:
@@ -292,7 +305,7 @@ class FakeGitHub:
             if found is None:
                 return _error(404, "Not Found")
             if request.method == "PUT":
-                if found["user"]["type"] != "Bot":
+                if found["user"]["login"] != BOT["login"]:  # only the author edits
                     return _error(403, "Resource not accessible by integration")
                 found["body"] = request.get_json()["body"]
             return jsonify(found)
@@ -313,7 +326,7 @@ class FakeGitHub:
                 for comment in comments:
                     if comment["id"] != cid:
                         continue
-                    if request.method != "GET" and comment["user"]["type"] != "Bot":
+                    if request.method != "GET" and comment["user"]["login"] != BOT["login"]:
                         return _error(403, "Resource not accessible by integration")
                     if request.method == "PATCH":
                         comment["body"] = request.get_json()["body"]
@@ -415,8 +428,7 @@ class FakeGitHub:
                                                    f"global id of '{node_id}'")
             if str(node_id).split("_", 1)[0] not in fake.minimizable:
                 return _graphql_error("UNPROCESSABLE", f"{node_id} is not Minimizable")
-            if found["user"]["type"] != "Bot":
-                return _graphql_error("FORBIDDEN", "Resource not accessible by integration")
+            # A repository writer (the App) may hide anyone's post, as on GitHub.
             fake.minimized[str(node_id)] = str(classifier)
             return jsonify({"data": {"minimizeComment": {
                 "minimizedComment": {"isMinimized": True}}}})
@@ -505,6 +517,16 @@ class FakeGitHub:
     def add_user_comment(self, full_name: str, number: int, login: str, body: str
                          ) -> dict[str, Any]:
         return self._add_comment(self.repos[full_name], number, user(login), body)
+
+    def add_comment_as(self, full_name: str, number: int, author: dict[str, Any], body: str
+                       ) -> dict[str, Any]:
+        return self._add_comment(self.repos[full_name], number, author, body)
+
+    def add_review_as(self, full_name: str, number: int, author: dict[str, Any], body: str
+                      ) -> dict[str, Any]:
+        pull = self.repos[full_name].pulls[number]
+        return self._add_review(self.repos[full_name], number, author, "COMMENTED", body,
+                                pull.head_sha, [])
 
 
 def _error(status: int, message: str) -> Response:

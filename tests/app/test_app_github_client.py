@@ -1,10 +1,11 @@
 """The GitHub client against the fake: token caching, idempotent and split posting, earlier
-reviews hidden (GraphQL) or, where GitHub cannot, edited."""
+reviews hidden (GraphQL) or, where GitHub cannot, edited; only the App's own posts (its bot
+login from `GET /app`) are ever taken for its own."""
 
 from __future__ import annotations
 
 import pytest
-from fake_github import FakeGitHub
+from fake_github import BOT, OTHER_BOT, FakeGitHub
 from openapi_routes import allowed
 from scenario import BASE_FILES, REPO
 
@@ -20,7 +21,7 @@ def client(fake: FakeGitHub) -> GitHubClient:
     tokens = InstallationTokens(app_id=str(fake.app_id), private_key=fake.private_pem,
                                 api_url=fake.api_url)
     return GitHubClient(repo=REPO, token=lambda: tokens.token(fake.installation_id),
-                        api_url=fake.api_url, write_interval=0)
+                        app_login=tokens.bot_login, api_url=fake.api_url, write_interval=0)
 
 
 def token_requests(fake: FakeGitHub) -> int:
@@ -140,3 +141,32 @@ def test_branch_deletion_uses_the_documented_route(fake: FakeGitHub, client: Git
     assert client.delete_branch("infrar/pr-9") is False
     assert ("DELETE", f"/repos/{REPO}/git/refs/heads/infrar/pr-9") in {
         (c.method, c.path) for c in fake.calls}
+
+
+def test_the_apps_login_comes_from_github_once(fake: FakeGitHub) -> None:
+    tokens = InstallationTokens(app_id=str(fake.app_id), private_key=fake.private_pem,
+                                api_url=fake.api_url)
+    assert tokens.bot_login() == BOT["login"] == tokens.bot_login()
+    assert [(c.method, c.path) for c in fake.calls] == [("GET", "/app")]
+
+
+def test_another_bots_posts_are_never_taken_for_ours(fake: FakeGitHub,
+                                                     client: GitHubClient) -> None:
+    pull = fake.open_pull(REPO, "feature", {"src/x.py": "x = 1\n"})
+    # Another App's posts carrying our hidden keys: a copy, or a bot quoting one of ours.
+    theirs = fake.add_comment_as(REPO, pull.number, OTHER_BOT, "<!-- infrar:c -->\ntheirs")
+    their_review = fake.add_review_as(REPO, pull.number, OTHER_BOT,
+                                      "<!-- infrar:review:k0 -->\ntheir plan")
+    their_part = fake.add_comment_as(REPO, pull.number, OTHER_BOT,
+                                     "<!-- infrar:review:k0:part2 -->\nmore")
+    publish_comment(client, pull.number, key="c", body="ours")
+    publish_review(client, pull.number, key="k1", head_sha=pull.head_sha, body="## Plan\n",
+                   comments=[])
+    assert theirs["body"] == "<!-- infrar:c -->\ntheirs"
+    assert their_review["body"] == "<!-- infrar:review:k0 -->\ntheir plan"
+    assert their_part in fake.repos[REPO].comments[pull.number]
+    assert fake.minimized == {}
+    assert [c["body"] for c in fake.bot_comments(REPO, pull.number)] == ["<!-- infrar:c -->\nours"]
+    assert len(fake.bot_reviews(REPO, pull.number)) == 1
+    assert not client.is_own(OTHER_BOT["login"], "Bot") and client.is_own("Infrar[bot]", "Bot")
+    assert not client.is_own(BOT["login"], "User")

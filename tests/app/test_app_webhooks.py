@@ -236,3 +236,10 @@ def test_wrong_field_types_fail_once_with_the_reason_and_are_not_queued(
         assert again.status_code == 200 and again.json["status"] == "duplicate"
     assert runtime.queue.pending_count() == 0
 
+
+def test_another_bots_command_is_a_command(client: FlaskClient, runtime: Runtime) -> None:
+    payload = _installed("issue_comment", "created")
+    payload["comment"]["user"] |= {"login": "other-app[bot]", "type": "Bot"}
+    payload["sender"] = payload["comment"]["user"]
+    response = post(client, "issue_comment", payload, delivery="bot-command")
+    assert response.status_code == 202 and response.json["status"] == "queued"
