@@ -458,3 +458,16 @@ def test_debug_logs_never_show_the_value(backend: Backend, tmp_path: Path) -> No
     assert _b64(backend.canary) not in result.stderr
     if backend.fake is not None:
         backend.fake.take_requests()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_sdk_imports_no_third_party_module(provider: str, tmp_path: Path) -> None:
+    check = (
+        "import sys\n"
+        "from infrar.secrets import SecretNotFoundError, SecretsError, get_secret, set_secret\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'boto3', 'botocore', 'google', 'azure', 'jinja2', 'yaml'}))\n"
+    )
+    result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
+                  tmp_path)
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
