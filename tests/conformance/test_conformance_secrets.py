@@ -471,3 +471,28 @@ def test_sdk_imports_no_third_party_module(provider: str, tmp_path: Path) -> Non
     result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
                   tmp_path)
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+SET_UNDEPLOYED = """\
+import sys
+from infrar.secrets import SecretNotFoundError, get_secret, set_secret
+try:
+    set_secret(sys.argv[1], "value")
+except SecretNotFoundError:
+    print("SecretNotFoundError")
+else:
+    print("created:", get_secret(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+def test_set_on_a_secret_that_was_never_deployed(backend: Backend, tmp_path: Path) -> None:
+    """Where Terraform makes the secrets, writing to another name finds none; Key Vault has no
+    empty secrets for Terraform to make, so there the first write creates it (documented)."""
+    env = _clean_env({**backend.env, "INFRAR_PROVIDER": backend.provider})
+    result = _run([sys.executable, "-c", SET_UNDEPLOYED, backend.names["missing"]], env,
+                  tmp_path)
+    expected = "created: value\n" if backend.provider == "azure" else "SecretNotFoundError\n"
+    assert (result.returncode, result.stdout) == (0, expected), result.stderr
+    if backend.fake is not None:
+        backend.fake.take_requests()
