@@ -1,0 +1,393 @@
+"""The kv contract holds identically everywhere.
+
+Every program of `kv_programs/` runs through the SDK and, transformed by `infrar transform`, as
+plain native code, on every provider: local folders, moto (DynamoDB), the Cloud SDK's Firestore
+emulator and Azurite (Table Storage). Each run must print exactly the transcript of the SDK on
+the local backend, which is itself pinned in `kv_transcripts/` (regenerate with
+INFRAR_UPDATE_GOLDEN=1 and review). Transformed programs run from `OUT/<provider>/` with an
+`infrar` package first on PYTHONPATH that refuses to import, so they prove they carry no Infrar
+runtime.
+
+Table names come from the environment (`CONFORMANCE_TABLE`, made for the test the way the
+generated Terraform makes it, and `CONFORMANCE_MISSING_TABLE`, never made), fresh for each
+test: the emulators are shared by parallel tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+PROGRAMS_DIR = HERE / "kv_programs"
+TRANSCRIPTS_DIR = HERE / "kv_transcripts"
+PROGRAMS = sorted(p.stem for p in PROGRAMS_DIR.glob("*.py"))
+PROVIDERS = ("local", "aws", "gcp", "azure")
+NATIVE_PACKAGE = ("infrar_native/__init__.py", "infrar_native/kv.py", "infrar_native/resources.py")
+REQUIREMENTS = {
+    "local": "",
+    "aws": "boto3>=1.28\n",
+    "gcp": "google-cloud-firestore>=2.13\n",
+    "azure": "azure-data-tables>=12.4\n",
+}
+REGISTRY = "infrar_tables"
+"""The Firestore collection whose documents say which tables exist (see the gcp rules)."""
+PAGE = 1000
+"""Keys a page holds on Table Storage and Firestore; `listing` puts more than that."""
+UPDATE = os.environ.get("INFRAR_UPDATE_GOLDEN") == "1"
+RUN_TIMEOUT = 180
+BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
+# Variables that could point a run at another backend or account than the one under test.
+FOREIGN_VARIABLES = frozenset({
+    "INFRAR_PROVIDER", "INFRAR_LOCAL_ROOT", "INFRAR_PLUGIN_PATH", "INFRAR_ENVIRONMENT",
+    "PYTHONPATH",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION",
+    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+    "FIRESTORE_EMULATOR_HOST", "FIRESTORE_DATABASE",
+    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_TABLES_ACCOUNT_URL",
+})
+
+
+def _table_name() -> str:
+    # A hyphen, so that Azure's name (without it) differs from the portable one.
+    return f"kv-{uuid.uuid4().hex[:16]}"
+
+
+def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_VARIABLES}
+    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1",
+                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(command: list[str], env: dict[str, str], cwd: Path) -> Run:
+    completed = subprocess.run(command, check=False, capture_output=True, timeout=RUN_TIMEOUT,
+                               env=env, cwd=cwd)
+    return Run(completed.returncode, completed.stdout.decode("utf-8"),
+               completed.stderr.decode("utf-8", "replace"))
+
+
+@dataclass
+class Backend:
+    """A provider ready for one test: what its runs need in the environment, a table made
+    for the test, and a table name nothing made."""
+
+    provider: str
+    env: dict[str, str]
+    pages: Callable[[str], int] | None = None
+    """Table -> how many pages the native service lists it in, where it has pages."""
+    table: str = field(default_factory=_table_name)
+    missing: str = field(default_factory=_table_name)
+
+    def run(self, script: Path, *, pythonpath: Path | None = None) -> Run:
+        env = _clean_env({
+            **self.env,
+            "INFRAR_PROVIDER": self.provider,
+            "CONFORMANCE_TABLE": self.table,
+            "CONFORMANCE_MISSING_TABLE": self.missing,
+        })
+        if pythonpath is not None:
+            env["PYTHONPATH"] = str(pythonpath)
+        return _run([sys.executable, str(script)], env, script.parent)
+
+
+def _local(folder: Path) -> Backend:
+    backend = Backend("local", {"INFRAR_LOCAL_ROOT": str(folder / "local-root")})
+    (folder / "local-root" / ".infrar-kv" / backend.table).mkdir(parents=True)
+    return backend
+
+
+def _aws(request: pytest.FixtureRequest) -> Backend:
+    import boto3
+
+    emulator = request.getfixturevalue("moto_s3")  # moto serves DynamoDB at the same endpoint
+    client = boto3.session.Session().client(
+        "dynamodb", endpoint_url=emulator.endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def pages(table: str) -> int:
+        count, start = 0, None
+        while True:
+            page = client.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+            count, start = count + 1, page.get("LastEvaluatedKey")
+            if start is None:
+                return count
+
+    backend = Backend("aws", dict(emulator.env), pages)
+    # What the generated Terraform makes: a string partition key named "key", billed on demand.
+    client.create_table(TableName=backend.table, BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}])
+    return backend
+
+
+def _firestore_rest(emulator: Any, method: str, path: str, body: object = None) -> Any:
+    """One request to the Firestore emulator's REST face (it answers on its gRPC port)."""
+    host, port = emulator.host.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        payload = None if body is None else json.dumps(body)
+        conn.request(method, f"/v1/projects/{emulator.project}/databases/(default)/documents{path}",
+                     body=payload, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        assert response.status == 200, data
+        return json.loads(data)
+    finally:
+        conn.close()
+
+
+def _gcp(request: pytest.FixtureRequest) -> Backend:
+    emulator = request.getfixturevalue("firestore_emulator")
+
+    def pages(table: str) -> int:
+        count, token = 0, ""
+        while True:
+            query = f"?pageSize={PAGE}&mask.fieldPaths=__name__"
+            query += f"&pageToken={token}" if token else ""
+            token = _firestore_rest(emulator, "GET", f"/{table}{query}").get("nextPageToken", "")
+            count += 1
+            if not token:
+                return count
+
+    backend = Backend("gcp", dict(emulator.env), pages)
+    # What the generated Terraform makes: the table's document in the registry.
+    _firestore_rest(emulator, "POST", f"/{REGISTRY}?documentId={backend.table}",
+                    {"fields": {"table": {"stringValue": backend.table}}})
+    return backend
+
+
+def _azure(request: pytest.FixtureRequest) -> Backend:
+    from azure.data.tables import TableServiceClient
+
+    emulator = request.getfixturevalue("azurite_table")
+    service = TableServiceClient.from_connection_string(emulator.connection_string)
+
+    def pages(table: str) -> int:
+        entities = service.get_table_client(table.replace("-", "")).query_entities(
+            "PartitionKey eq 'kv'", select=["RowKey"], results_per_page=PAGE)
+        return sum(1 for _ in entities.by_page())
+
+    backend = Backend("azure", dict(emulator.env), pages)
+    # What the generated Terraform makes: the table, named without the hyphens.
+    service.create_table(backend.table.replace("-", ""))
+    return backend
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    provider: str = request.param
+    if provider == "local":
+        return _local(tmp_path)
+    return {"aws": _aws, "gcp": _gcp, "azure": _azure}[provider](request)
+
+
+@pytest.fixture(scope="session")
+def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
+    folder = tmp_path_factory.mktemp("blocker")
+    (folder / "infrar").mkdir()
+    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
+    return folder
+
+
+def _infrar_command() -> list[str]:
+    script = Path(sys.executable).with_name("infrar")
+    found = str(script) if script.exists() else shutil.which("infrar")
+    if found is None:
+        pytest.fail("the `infrar` command is not installed next to the test interpreter")
+    return [found]
+
+
+def _transform(source: Path, provider: str, out: Path) -> Path:
+    completed = _run([*_infrar_command(), "transform", "--provider", provider, "--out", str(out),
+                      str(source)], _clean_env({}), out.parent)
+    assert completed.returncode == 0, completed.stderr
+    return out / provider
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """A dict that computes a missing entry once, on first use."""
+
+    def __init__(self, compute: Callable[[str], object]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key: str) -> object:
+        value = self[key] = self.compute(key)
+        return value
+
+
+@pytest.fixture(scope="session")
+def transformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Provider -> the folder `infrar transform --provider P --out` wrote the programs to."""
+    return _Memo(lambda provider: _transform(
+        PROGRAMS_DIR, provider, tmp_path_factory.mktemp(f"kv-transformed-{provider}") / "out"))
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Program -> what the SDK prints on the local backend: every run must print the same."""
+
+    def compute(name: str) -> str:
+        result = _local(tmp_path_factory.mktemp(f"kv-reference-{name}")).run(
+            PROGRAMS_DIR / f"{name}.py")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return _Memo(compute)
+
+
+def _imported_modules(script: Path) -> set[str]:
+    tree = ast.parse(script.read_bytes())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+
+def _assert_same(expected: str, result: Run, label: str) -> None:
+    assert result.returncode == 0, f"{label} failed:\n{result.stderr}\n{result.stdout}"
+    if result.stdout != expected:
+        diff = "".join(difflib.unified_diff(
+            expected.splitlines(True), result.stdout.splitlines(True),
+            fromfile="local SDK", tofile=label))
+        pytest.fail(f"{label} differs from the local SDK transcript:\n{diff}", pytrace=False)
+
+
+def _assert_paged(program: str, backend: Backend) -> None:
+    """After `listing`, the table holds more than one page of the native service: the scan
+    that printed every key followed the service's continuation."""
+    if program == "listing" and backend.pages is not None:
+        assert backend.pages(backend.table) > 1, f"{backend.provider} listed the table in one page"
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_reference_transcript_is_pinned(program: str, reference: dict[str, str]) -> None:
+    transcript = reference[program]
+    pinned = TRANSCRIPTS_DIR / f"{program}.txt"
+    if UPDATE:
+        TRANSCRIPTS_DIR.mkdir(exist_ok=True)
+        pinned.write_text(transcript, encoding="utf-8")
+    assert pinned.exists(), f"{pinned.name} is missing; generate it with INFRAR_UPDATE_GOLDEN=1"
+    assert transcript == pinned.read_text(encoding="utf-8"), (
+        f"the local SDK no longer prints {pinned.name}; if intended, regenerate it with "
+        "INFRAR_UPDATE_GOLDEN=1 and review the diff")
+    lines = transcript.splitlines()
+    assert len(lines) >= 20
+    assert not [line for line in lines if "raises" in line and not line.endswith(": True")]
+    assert not [line for line in lines if line.endswith(": False")]
+
+
+def test_every_transcript_has_a_program() -> None:
+    assert sorted(p.stem for p in TRANSCRIPTS_DIR.glob("*.txt")) == PROGRAMS
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_sdk(program: str, backend: Backend, reference: dict[str, str]) -> None:
+    result = backend.run(PROGRAMS_DIR / f"{program}.py")
+    _assert_same(reference[program], result, f"SDK on {backend.provider}")
+    _assert_paged(program, backend)
+
+
+@pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_transformed(program: str, backend: Backend, reference: dict[str, str],
+                     transformed: dict[str, Path], blocker: Path) -> None:
+    script = transformed[backend.provider] / f"{program}.py"
+    assert not {m for m in _imported_modules(script) if m.split(".")[0] == "infrar"}
+    result = backend.run(script, pythonpath=blocker)
+    _assert_same(reference[program], result, f"transformed for {backend.provider}")
+    _assert_paged(program, backend)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transformed_programs_tree(provider: str, transformed: dict[str, Path]) -> None:
+    tree = transformed[provider]
+    modules = {f"{name}.py" for name in PROGRAMS}
+    written = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
+    assert written == modules | set(NATIVE_PACKAGE)
+    for module in sorted(modules):
+        imported = {m for m in _imported_modules(tree / module) if m.split(".")[0] == "infrar"}
+        assert not imported, f"{module} still imports {sorted(imported)}"
+        assert "from infrar_native.kv import" in (tree / module).read_text(encoding="utf-8")
+    assert (tree / "requirements.infrar.txt").read_text() == REQUIREMENTS[provider]
+
+
+def test_the_programs_differ_from_their_transformed_form_only_in_imports(
+        transformed: dict[str, Path]) -> None:
+    for name in PROGRAMS:
+        source = (PROGRAMS_DIR / f"{name}.py").read_text(encoding="utf-8").splitlines()
+        native = (transformed["aws"] / f"{name}.py").read_text(encoding="utf-8").splitlines()
+        changed = [(a, b) for a, b in zip(source, native, strict=True) if a != b]
+        assert [b for _, b in changed] == [
+            a.replace("from infrar.kv import", "from infrar_native.kv import") for a, _ in changed]
+        assert len(changed) == 1, changed
+
+
+def test_blocker_blocks(blocker: Path, tmp_path: Path) -> None:
+    script = tmp_path / "uses_sdk.py"
+    script.write_text("import infrar.kv\nprint('imported')\n")
+    backend = _local(tmp_path)
+    blocked = backend.run(script, pythonpath=blocker)
+    assert blocked.returncode != 0 and BLOCKER_MESSAGE in blocked.stderr
+    free = backend.run(script)
+    assert (free.returncode, free.stdout) == (0, "imported\n"), free.stderr
+
+
+def test_sdk_imports_no_third_party_module(tmp_path: Path) -> None:
+    check = (
+        "import sys\n"
+        "import infrar.kv\n"
+        "from infrar.kv import KVError, get, put\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'boto3', 'botocore', 'google', 'azure', 'jinja2', 'yaml'}))\n"
+    )
+    for provider in PROVIDERS:
+        result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
+                      tmp_path)
+        assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
+                                                          blocker: Path) -> None:
+    """Clients are created on first use: importing needs no credentials, endpoint or region."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "handler.py").write_text(
+        "from infrar.kv import KeyNotFoundError, get, put\n\n\n"
+        "def handle(key):\n"
+        "    try:\n"
+        "        return get('sessions', key)\n"
+        "    except KeyNotFoundError:\n"
+        "        put('sessions', key, {})\n"
+        "        return {}\n")
+    out = _transform(source, provider, tmp_path / "out")
+    env = _clean_env({"PYTHONPATH": str(blocker)})
+    result = _run([sys.executable, "-c", "import handler; print(callable(handler.handle))"],
+                  env, out)
+    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
