@@ -77,8 +77,8 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
     elif in_place:
         guard(lambda: _write_in_place(roots, result))
     if show_diff or not (out or in_place):
-        for relative, file in result.changed.items():
-            click.echo(_diff(relative, file.original, file.output or b""), nl=False)
+        for file in result.changed.values():
+            click.echo(_diff(file.path, file.original, file.output or b""), nl=False)
 
 
 def _pipeline(roots: list[Path], config: ProjectConfig, provider: str | None,
@@ -100,8 +100,8 @@ def _check(result: PipelineResult, out: Path | None, show_diff: bool) -> None:
     """Write nothing. With --out: exit 1 when OUT is not what the transform writes there
     (a file missing or different); else when any source file would be rewritten."""
     if show_diff:
-        for relative, file in result.changed.items():
-            click.echo(_diff(relative, file.original, file.output or b""), nl=False)
+        for file in result.changed.values():
+            click.echo(_diff(file.path, file.original, file.output or b""), nl=False)
     if out is not None:
         expected = build_files(result.builds)
         stale, leftovers = stale_files(expected, out), leftover_files(expected, out)
@@ -112,8 +112,8 @@ def _check(result: PipelineResult, out: Path | None, show_diff: bool) -> None:
         if stale or leftovers:
             sys.exit(EXIT_CHANGED)
         return
-    for relative in result.changed:
-        click.echo(f"would rewrite {relative}", err=True)
+    for file in result.changed.values():
+        click.echo(f"would rewrite {file.path}", err=True)
     if result.changed:
         sys.exit(EXIT_CHANGED)
 

@@ -387,9 +387,6 @@ def test_diff_output(project: Path) -> None:
     assert snapshot(project / "src") == before
 
 
-@pytest.mark.xfail(strict=True, reason="cli: `transform --check` and the diff name files "
-                   "relative to the folder given (`would rewrite main.py`, `--- a/main.py` for "
-                   "`transform src/app`), not as the user named them (`src/app/main.py`)")
 def test_check_and_diff_name_files_as_given(project: Path) -> None:
     (project / "src/jobs/broken.py").unlink()
     _, _, err = invoke("transform", "src/app/main.py", "--check")

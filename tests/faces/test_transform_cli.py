@@ -97,7 +97,7 @@ def test_check_without_out_names_the_sources_it_would_rewrite(project: Path) -> 
     before = read_tree(project)
     done = run("--check", "--diff")
     assert done.exit_code == 1
-    assert "would rewrite photos/store.py" in done.output
+    assert "would rewrite src/photos/store.py" in done.output  # the path as the user has it
     assert "+from infrar_native.storage import ObjectNotFoundError, read, write" in done.output
     assert read_tree(project) == before
 
