@@ -1,12 +1,12 @@
 """Webhook acknowledgement latency: the App's POST /webhook against a bare Flask endpoint.
 
-All run under gunicorn (one process, gthread) on loopback, measured in the same run. The App
-does all of its real ack path per request: HMAC check, JSON parse, routing, and the durable
-insert (SQLite, WAL, synchronous=FULL) of the delivery with its queue message in one
-transaction (queue and state share one SQLite file), concurrent deliveries sharing a commit.
-The baseline parses nothing and answers 202. A bounded burst (count and time) from a fixed
-pool of client threads, split into rounds that alternate between the endpoints so that load
-from elsewhere on the machine hits them alike; every delivery id is unique, so nothing is
+Both run under the server of `infrar app serve` (waitress, 8 threads) on loopback, in the same
+run. The App does all of its real ack path per request: HMAC check, JSON parse, routing, and
+the durable insert (SQLite, WAL, synchronous=FULL) of the delivery with its queue message in
+one transaction (queue and state share one SQLite file), concurrent deliveries sharing a
+commit. The baseline parses nothing and answers 202. A bounded burst (count and time) from a
+fixed pool of client threads, split into rounds that alternate between the endpoints so that
+load from elsewhere on the machine hits them alike; every delivery id is unique, so nothing is
 short-cut as a duplicate.
 
     python bench/webhook_bench.py [--requests 2000] [--concurrency 16] [--rounds 5]
@@ -78,18 +78,10 @@ def baseline_app():  # type: ignore[no-untyped-def]
 
 
 def serve_baseline(port: int) -> None:
-    from gunicorn.app.base import BaseApplication
+    """The bare endpoint under the very server and settings `infrar app serve` uses."""
+    from infrar.app.httpd import serve
 
-    class _App(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in {"bind": f"127.0.0.1:{port}", "workers": 1,
-                               "worker_class": "gthread", "threads": 8}.items():
-                self.cfg.set(key, value)
-
-        def load(self):  # type: ignore[no-untyped-def]
-            return baseline_app()
-
-    _App().run()
+    serve(baseline_app(), host="127.0.0.1", port=port, threads=8)
 
 
 def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -190,7 +182,7 @@ def main() -> None:
                 proc.wait(15)
     print(f"payload {len(body)} bytes, {args.requests} requests per endpoint in {args.rounds} "
           f"alternating rounds, {args.concurrency} concurrent clients, loopback, "
-          "gunicorn gthread x8")
+          "waitress x8 (the server of infrar app serve)")
     if args.compare_source:
         print(f"compared: the App from {args.compare_source}")
     print(f"{'endpoint':<12} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
