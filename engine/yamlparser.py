@@ -42,7 +42,28 @@ def parse(text: str, path: Path) -> YamlDocument:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise YamlError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:  # PyYAML composes nodes recursively, before MAX_DEPTH is checked
+        raise YamlError(path, _too_deep(text), f"nested more than {MAX_DEPTH} levels deep"
+                        ) from None
     return doc
+
+
+def _too_deep(text: str) -> int:
+    """The line where `text` first nests deeper than MAX_DEPTH, found from the parser's events,
+    which it makes without recursion."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return int(event.start_mark.line) + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return mark.line + 1 if mark is not None else 1
+    return 1
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -129,4 +150,14 @@ class _Converter:
     def scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
             return node.value
-        return self.constructor.construct_object(node)
+        try:
+            return self.constructor.construct_object(node)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:
+            # The constructor lets the errors of int(), float(), datetime() and of its own
+            # regexes escape: `2024-02-30`, `!!int abc`, `!!bool maybe`, `!!timestamp x`.
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            why = f": {exc}" if isinstance(exc, ValueError) else ""
+            raise YamlError(self.path, node.start_mark.line + 1,
+                            f"not a valid {kind}: {node.value!r}{why}") from None

@@ -22,6 +22,9 @@ LAUGHS = "a: &a [" + ", ".join(["lol"] * 9) + "]\n" + "".join(
     (LAUGHS, 1, "more than 100,000 values"),
     ("version: 1\n? [a, b]\n: 1\n", 2, "a key must be a plain value"),
     ("version: 1\nx: " + "[" * 70 + "]" * 70 + "\n", 2, "nested more than"),
+    ("version: 1\nx: " + "[" * 1000 + "]" * 1000 + "\n", 2, "nested more than 64 levels"),
+    ("version: 1\ncreated: 2024-02-30\n", 2, "not a valid timestamp: '2024-02-30'"),
+    ("version: 1\nx: !!bool maybe\n", 2, "not a valid bool: 'maybe'"),
 ])
 def test_hostile_yaml_is_refused_with_its_line(tmp_path: Path, text: str, line: int,
                                                message: str) -> None:
