@@ -19,7 +19,7 @@ POLL_MAX_DELAY_S = 1.0
 
 
 class _QuietConsumer(Consumer):  # type: ignore[misc]
-    """A consumer that leaves signal handling to its host (gunicorn, or the dev server)."""
+    """A consumer that leaves signal handling to its host (the HTTP server, or the dev server)."""
 
     def _set_signal_handlers(self) -> None:
         pass
