@@ -406,3 +406,38 @@ def test_local_receivers_in_parallel_never_share_a_message(tmp_path: Path) -> No
     assert sorted(received) == sorted(sent.stdout.split())  # each once, none lost
     folder = tmp_path / "local-root" / ".infrar-queues" / backend.queue
     assert not list((folder / "ready").iterdir()) and not list((folder / "in-flight").iterdir())
+
+
+# --- imports cost nothing and need no configuration -----------------------------------------
+
+@pytest.mark.parametrize("provider", ("local", "aws", "gcp", "azure"))
+def test_sdk_imports_no_third_party_module(provider: str, tmp_path: Path) -> None:
+    check = ("import sys\n"
+             "import infrar.queue\n"
+             "from infrar.queue import Message, QueueError, send\n"
+             "loaded = {m.split('.')[0] for m in sys.modules}\n"
+             "print(sorted(loaded & {'boto3', 'botocore', 'google', 'grpc', 'azure', 'jinja2',"
+             " 'yaml'}))\n")
+    result = _run([sys.executable, "-c", check], _env({"INFRAR_PROVIDER": provider}), tmp_path)
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+
+
+@pytest.mark.parametrize("provider", ("local", "aws", "gcp", "azure"))
+def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
+                                                          queue_blocker: Path) -> None:
+    """Clients are created on first use: importing needs no credentials, endpoint or project."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "worker.py").write_text(
+        "from infrar.queue import QueueNotFoundError, ack, receive\n\n\n"
+        "def work():\n"
+        "    try:\n"
+        "        for message in receive('jobs', wait_seconds=20):\n"
+        "            ack('jobs', message)\n"
+        "    except QueueNotFoundError:\n"
+        "        return False\n"
+        "    return True\n")
+    out = _transform(source, provider, tmp_path / "out")
+    result = _run([sys.executable, "-c", "import worker; print(callable(worker.work))"],
+                  _env({"PYTHONPATH": str(queue_blocker)}), out)
+    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
