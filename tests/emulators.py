@@ -337,8 +337,8 @@ class AzuriteQueue(Emulator):
 
 
 def pubsub_emulator_script() -> Path | None:
-    """The Cloud SDK's Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator), or
-    the script INFRAR_PUBSUB_EMULATOR names. It runs offline; it needs Java."""
+    """The Cloud SDK's Pub/Sub emulator (apt package google-cloud-cli-pubsub-emulator), or the
+    script INFRAR_PUBSUB_EMULATOR names. It runs offline; it needs Java."""
     named = os.environ.get("INFRAR_PUBSUB_EMULATOR")
     if named:
         return Path(named)

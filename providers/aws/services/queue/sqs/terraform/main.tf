@@ -75,8 +75,8 @@ locals {
   # Every queue, dead-letter queues too, for what applies to all of them ("/" is never in a
   # logical name, so the keys cannot collide).
   every_queue = merge(
-    { for key, queue in aws_sqs_queue.this : "queue/${key}" => { url = queue.id, arn = queue.arn } },
-    { for key, queue in aws_sqs_queue.dead_letter : "dead-letter/${key}" => { url = queue.id, arn = queue.arn } },
+    { for key, queue in var.queues : "queue/${key}" => aws_sqs_queue.this[key] },
+    { for key, queue in var.queues : "dead-letter/${key}" => aws_sqs_queue.dead_letter[key] },
   )
 }
 
@@ -167,7 +167,7 @@ data "aws_iam_policy_document" "tls_only" {
 resource "aws_sqs_queue_policy" "tls_only" {
   for_each = local.every_queue
 
-  queue_url = each.value.url
+  queue_url = each.value.id
   policy    = data.aws_iam_policy_document.tls_only[each.key].json
 }
 
