@@ -20,7 +20,8 @@ from infrar.engine.native import LINE_LIMIT, PACKAGE
 from infrar.engine.source import Source
 from infrar.engine.templates import python_literal
 
-_FROM_MODULE = re.compile(rb"from(?:\s|\\\r?\n)+([\w.\s\\]+?)(?:\s|\\\r?\n)+import\b")
+# A continuation is a backslash before any line ending Python knows: \r\n, \n or a lone \r.
+_FROM_MODULE = re.compile(rb"from(?:\s|\\(?:\r\n?|\n))+([\w.\s\\]+?)(?:\s|\\(?:\r\n?|\n))+import\b")
 
 
 @dataclass(frozen=True)
