@@ -59,8 +59,8 @@ def total_{i}(records: list[Record{i}]) -> int:
 '''
 # Nothing the check needs; the App's, the cloud SDKs', or a second parser.
 FORBIDDEN = ("flask", "github", "huey", "sqlalchemy", "redis", "psycopg", "cryptography",
-             "git", "waitress", "gunicorn", "boto3", "botocore", "google", "azure", "libcst", "requests",
-             "urllib3", "infrar.app", "infrar.engine.terraform")
+             "git", "waitress", "gunicorn", "boto3", "botocore", "google", "azure", "libcst",
+             "requests", "urllib3", "infrar.app", "infrar.engine.terraform")
 
 
 def make_repository(root: Path, files: int) -> list[Path]:
