@@ -226,6 +226,27 @@ def _call_site(expr: ast.expr, capability: Capability, operation: str, result: A
     result.calls.append(CallSite(parent, capability, operation, dict(bound.arguments), in_fstring))
 
 
+def _imported_by_name(call: ast.Call) -> str | None:
+    """The SDK module that `__import__("infrar.x")` or `importlib.import_module("infrar.x")`
+    (also `import_module(".x", "infrar")`) names with string literals, or None."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else \
+        func.attr if isinstance(func, ast.Attribute) else None
+    if name not in ("__import__", "import_module"):
+        return None
+    given = {k.arg: k.value for k in call.keywords if k.arg}
+    first = call.args[0] if call.args else given.get("name")
+    package = call.args[1] if name == "import_module" and len(call.args) > 1 else \
+        given.get("package")
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None
+    module = first.value
+    if module.startswith(".") and isinstance(package, ast.Constant) \
+            and isinstance(package.value, str):
+        module = package.value + module  # `infrar` + `.storage`, as import_module resolves it
+    return module if module == PACKAGE or module.startswith(PACKAGE + ".") else None
+
+
 def _inside(node: ast.AST, kind: type, parents: dict[ast.AST, ast.AST]) -> bool:
     current = parents.get(node)
     while current is not None:
@@ -263,6 +284,14 @@ class _ScopeBuilder(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         """Nothing to resolve; and `ast.NodeVisitor`'s own version is slow (it looks for the
         visitors of the node types that `Constant` replaced)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        module = _imported_by_name(node)
+        if module is not None:
+            self.result.problem(node, "dynamic-use",
+                                f"`{module}` is imported by name, which cannot be rewritten; "
+                                f"use `import {module}`")
+        self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):

@@ -78,6 +78,13 @@ CASES: dict[str, tuple[bytes | str, int, int, str, str]] = {
         ('import infrar.storage as s\n'
          'register(name="x", backend=s)\n'),
         2, 28, "dynamic-use", "`infrar.storage` is used as a value"),
+    "imported_by_name": (
+        ('import importlib\n'
+         'storage = importlib.import_module("infrar.storage")\n'),
+        2, 11, "dynamic-use", "`infrar.storage` is imported by name"),
+    "dunder_import": (
+        'sdk = __import__("infrar.storage", fromlist=["read"])\n',
+        1, 7, "dynamic-use", "use `import infrar.storage`"),
     "rebound_by_assignment": (
         ('from infrar.storage import read\n'
          'print(read("b", "k"))\n'
