@@ -34,4 +34,4 @@ for environment in dev prod; do
     "$bin/python" -m photos.main)
 done
 step "each environment wrote its own folder"
-ls "$INFRAR_LOCAL_ROOT"
+find "$INFRAR_LOCAL_ROOT" -mindepth 1 -maxdepth 2 -type d -printf "%P\n" | sort
