@@ -152,7 +152,11 @@ def _through_module(node: ast.Name, module: str, reexport: ReExport | None, resu
     if reexport is None or not (isinstance(parent, ast.Attribute) and parent.value is node):
         return
     qualname = reexport(module, 0, parent.attr)
-    if qualname is not None:
+    if qualname == _AMBIGUOUS:
+        result.problem(parent, "rebound-name",
+                       f"`{parent.attr}` stands for two names of {PACKAGE} in `{module}`; "
+                       "rename one of them there")
+    elif qualname is not None:
         _classify(parent, qualname, result, table, modules)
 
 
@@ -332,9 +336,9 @@ class _ScopeBuilder(ast.NodeVisitor):
                 sdk = True
                 self._check_module(alias.name, node)
                 if alias.asname:
-                    self.scope.sdk[alias.asname] = alias.name
+                    self._sdk_name(alias.asname, alias.name)
                 else:
-                    self.scope.sdk[PACKAGE] = PACKAGE
+                    self._sdk_name(PACKAGE, PACKAGE)
                     self.scope.plain_package = True
             else:
                 binding = alias.asname or alias.name.split(".")[0]
@@ -351,7 +355,7 @@ class _ScopeBuilder(ast.NodeVisitor):
                 found = self.reexport(node.module, node.level, alias.name) \
                     if self.reexport and alias.name != "*" else None
                 if found is not None:
-                    self.scope.sdk[alias.asname or alias.name] = found
+                    self._sdk_name(alias.asname or alias.name, found)
                 elif alias.name != "*":
                     self.scope.bound.add(alias.asname or alias.name)
                 else:
@@ -368,7 +372,7 @@ class _ScopeBuilder(ast.NodeVisitor):
             if qualname not in table and qualname not in self.sdk_modules:
                 self.result.problem(node, "unknown-name",
                                     f"`{qualname}` is not part of the Infrar SDK")
-            self.scope.sdk[alias.asname or alias.name] = qualname
+            self._sdk_name(alias.asname or alias.name, qualname)
 
     def _star(self, module: str, node: ast.ImportFrom,
               table: dict[str, tuple[Capability, str]]) -> None:
@@ -378,7 +382,18 @@ class _ScopeBuilder(ast.NodeVisitor):
                                 f"`from {module} import *` cannot be resolved; import the names "
                                 "you use explicitly")
         for name in names:
-            self.scope.sdk[name] = f"{module}.{name}"
+            self._sdk_name(name, f"{module}.{name}")
+
+    def _sdk_name(self, name: str, qualname: str) -> None:
+        """`name` stands for the SDK's `qualname` in this scope. Bound there to another SDK
+        name already (`import infrar.storage as s` and `import infrar.kv as s`), which of the
+        two a use means depends on the order the code runs in: the name is ambiguous."""
+        known = self.scope.sdk.get(name)
+        if known is not None and known != qualname:
+            table = symbol_table()  # `infrar.storage.errors.X` is `infrar.storage.X`
+            same = known in table and qualname in table and table[known] == table[qualname]
+            qualname = known if same else _AMBIGUOUS
+        self.scope.sdk[name] = qualname
 
     def _check_module(self, module: str, node: ast.AST) -> None:
         if module not in self.sdk_modules:

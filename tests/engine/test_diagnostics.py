@@ -85,6 +85,11 @@ CASES: dict[str, tuple[bytes | str, int, int, str, str]] = {
     "dunder_import": (
         'sdk = __import__("infrar.storage", fromlist=["read"])\n',
         1, 7, "dynamic-use", "use `import infrar.storage`"),
+    "two_sdk_names_for_one_name": (
+        ('from infrar.storage import delete\n'
+         'delete("photos", "cat.jpg")\n'
+         'from infrar.kv import delete\n'),
+        2, 1, "rebound-name", "`delete` is imported from infrar and also rebound"),
     "rebound_by_assignment": (
         ('from infrar.storage import read\n'
          'print(read("b", "k"))\n'
