@@ -4,6 +4,8 @@ transform and detect, `*.yaml.in` are documents for the YAML reader and the conf
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,17 @@ def test_module(name: str) -> None:
 def test_document(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     check_yaml((FOLDER / name).read_bytes(), tmp_path)
+
+
+def test_the_fuzzer_runs_in_tiny_mode(tmp_path: Path) -> None:
+    """bench/fuzz_engine.py on each target for a few hundred inputs, one after the other."""
+    pytest.importorskip("atheris")
+    script = Path(__file__).resolve().parents[2] / "bench" / "fuzz_engine.py"
+    for target in ("engine", "yaml"):
+        run = subprocess.run([sys.executable, str(script), "--target", target, "-runs=200",
+                              "--corpus", str(tmp_path / target), "--artifacts",
+                              str(tmp_path / "artifacts")],
+                             capture_output=True, text=True, timeout=300, check=False)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "Done 200 runs" in run.stderr
+    assert not list((tmp_path / "artifacts").iterdir())
