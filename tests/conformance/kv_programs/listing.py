@@ -23,12 +23,13 @@ def raises(kind, action):
 
 print(f"an empty table: {scan(TABLE)}")
 keys = ["b", "a", "ab", "a/b", "a#b", "a?b", "a%b", "a\\b", "A", "Ab", "é", "e", "😀", "\uffff",
-        "user/2", "user/10", "user/1", "users", "~tilde"]
+        "user/2", "user/10", "user/1", "users", "~tilde", "a b", "it's", "@at", "eq=x"]
 for key in keys:
     put(TABLE, key, {"key": key})
 print(f"sorted as str: {scan(TABLE) == sorted(keys)}")
 print(f"all keys: {scan(TABLE)}")
-for prefix in ("a", "a/", "a#", "a%", "a\\", "user/", "user/1", "A", "é", "😀", "users", "z", "b"):
+for prefix in ("a", "a/", "a#", "a%", "a\\", "user/", "user/1", "A", "é", "😀", "users", "z", "b",
+               "a ", "it'", "@", "eq="):
     print(f"prefix {prefix!r}: {scan(TABLE, prefix)}")
 print(f"prefix by keyword: {scan(TABLE, prefix='user')}")
 print(f"a prefix is no pattern: {scan(TABLE, '%')} {scan(TABLE, '.*')} {scan(TABLE, '_')}")
