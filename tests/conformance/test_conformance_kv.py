@@ -145,14 +145,15 @@ def _aws(request: pytest.FixtureRequest) -> Backend:
     return backend
 
 
-def _firestore_rest(emulator: Any, method: str, path: str, body: object = None) -> Any:
+def _firestore_rest(emulator: Any, method: str, path: str, body: object = None, *,
+                    database: str = "(default)") -> Any:
     """One request to the Firestore emulator's REST face (it answers on its gRPC port)."""
     host, port = emulator.host.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
         payload = None if body is None else json.dumps(body)
-        conn.request(method, f"/v1/projects/{emulator.project}/databases/(default)/documents{path}",
-                     body=payload, headers={"Content-Type": "application/json"})
+        where = f"/v1/projects/{emulator.project}/databases/{database}/documents{path}"
+        conn.request(method, where, body=payload, headers={"Content-Type": "application/json"})
         response = conn.getresponse()
         data = response.read()
         assert response.status == 200, data
@@ -391,3 +392,52 @@ def test_transformed_module_imports_without_configuration(provider: str, tmp_pat
     result = _run([sys.executable, "-c", "import handler; print(callable(handler.handle))"],
                   env, out)
     assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+
+
+FIRESTORE_CHECK = """\
+import os
+from infrar.kv import TableNotFoundError, get, put, scan
+
+table = os.environ["CONFORMANCE_TABLE"]
+try:
+    print(scan(table), get(table, "k"))
+    put(table, "k", {"n": 2})
+    print(get(table, "k"))
+except TableNotFoundError as error:
+    print("TableNotFoundError", error)
+"""
+
+
+@pytest.mark.parametrize("form", ["sdk", "transformed"])
+def test_firestore_tables_are_the_registered_collections_of_the_named_database(
+        request: pytest.FixtureRequest, form: str, tmp_path: Path, blocker: Path) -> None:
+    """A collection with documents is no table until the registry names it, and the database
+    is the one FIRESTORE_DATABASE names (the generated Terraform's), `(default)` without it."""
+    emulator = request.getfixturevalue("firestore_emulator")
+    (tmp_path / "src").mkdir()
+    script = tmp_path / "src" / "check.py"
+    script.write_text(FIRESTORE_CHECK, encoding="utf-8")
+    pythonpath = None
+    if form == "transformed":
+        script = _transform(tmp_path / "src", "gcp", tmp_path / "out") / "check.py"
+        pythonpath = blocker
+    backend = Backend("gcp", dict(emulator.env))
+    database = f"infrar-shop-{uuid.uuid4().hex[:8]}"
+    # Someone else's data in a collection of the table's name, in that database.
+    _firestore_rest(emulator, "POST", f"/{backend.table}?documentId=k",
+                    {"fields": {"value": {"stringValue": '{"n": 1}'}}}, database=database)
+    backend.env["FIRESTORE_DATABASE"] = database
+    unregistered = backend.run(script, pythonpath=pythonpath)
+    assert unregistered.returncode == 0, unregistered.stderr
+    assert unregistered.stdout == (f"TableNotFoundError table {backend.table!r} does not exist "
+                                   f"(no {REGISTRY}/{backend.table} document)\n")
+
+    _firestore_rest(emulator, "POST", f"/{REGISTRY}?documentId={backend.table}",
+                    {"fields": {"table": {"stringValue": backend.table}}}, database=database)
+    registered = backend.run(script, pythonpath=pythonpath)
+    assert (registered.returncode, registered.stdout) == (0, "['k'] {'n': 1}\n{'n': 2}\n"), \
+        registered.stderr
+
+    del backend.env["FIRESTORE_DATABASE"]  # the (default) database has no such table
+    default = backend.run(script, pythonpath=pythonpath)
+    assert default.stdout.startswith("TableNotFoundError"), default.stderr
