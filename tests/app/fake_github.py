@@ -88,6 +88,7 @@ class FakeGitHub:
         self.tokens: dict[str, float] = {}
         self.calls: list[Call] = []
         self.git_calls: list[tuple[str, str, bool]] = []
+        self.bodies: list[bytes] = []  # every request body received (API, GraphQL and git)
         self.minimized: dict[str, str] = {}  # node id -> classifier
         self.minimizable = {"PRR", "IC"}  # node kinds; drop "PRR" for a GHES without it
         self.holds: dict[tuple[str, str], threading.Event] = {}
@@ -223,6 +224,7 @@ class FakeGitHub:
 
         @app.after_request
         def record(response: Response) -> Response:
+            fake.bodies.append(request.get_data())
             if request.path == GRAPHQL:
                 fake.calls.append(Call(request.method, "/graphql", response.status_code))
             if request.path.startswith(API):
