@@ -1,7 +1,8 @@
 """Property test: random programs mixing SDK calls with ordinary code.
 
-Programs are built from segments, each a run of whole lines; ordinary segments never touch the
-SDK but mention `infrar` in strings, comments and names. The output must be the input with
+Programs are built from segments, each a run of whole lines, using one capability of the SDK
+(storage, queue, secrets or kv, drawn); ordinary segments never touch the SDK but mention
+`infrar` in strings, comments and names. The output must be the input with
 exactly two kinds of edit, computed here from the input's own syntax tree: the `infrar` module
 name of each SDK import statement becomes `infrar_native`, and so does each load of the name
 `infrar` (bound by a plain `import infrar[.storage]`). Every other byte is identical: call sites,
@@ -18,13 +19,12 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infrar.engine.capabilities import load_capability
+from infrar.engine.capabilities import known_capabilities, load_capability
 from infrar.engine.detect import detect_source
 from infrar.engine.native import PACKAGE
 from infrar.engine.transform import transform_source
 
-CAPABILITY = load_capability("storage")
-OPERATIONS = sorted(CAPABILITY.functions)
+CAPABILITIES = {name: load_capability(name) for name in known_capabilities()}
 ALIASES = ("s", "st", "store", "blob_api")
 
 
@@ -101,10 +101,11 @@ value_for = {
 
 
 @st.composite
-def call_arguments(draw: st.DrawFn, operation: str) -> list[str]:
+def call_arguments(draw: st.DrawFn, capability: str, operation: str) -> list[str]:
     parts: list[str] = []
     keyword = False
-    for name, param in inspect.signature(CAPABILITY.functions[operation]).parameters.items():
+    function = CAPABILITIES[capability].functions[operation]
+    for name, param in inspect.signature(function).parameters.items():
         value = draw(value_for.get(name, expressions))
         required = param.default is inspect.Parameter.empty
         if not required and not draw(st.booleans()):
@@ -127,29 +128,31 @@ class ImportStyle:
 
 
 @st.composite
-def import_style(draw: st.DrawFn, operations: list[str]) -> ImportStyle:
+def import_style(draw: st.DrawFn, capability: str, operations: list[str]) -> ImportStyle:
     alias = draw(st.sampled_from(ALIASES))
     style = draw(st.integers(0, 6))
+    module = f"infrar.{capability}"
     if style == 0:
-        return ImportStyle("import infrar.storage\n", "infrar.storage.", {})
+        return ImportStyle(f"import {module}\n", f"{module}.", {})
     if style == 1:
-        return ImportStyle(f"import infrar.storage as {alias}\n", f"{alias}.", {})
+        return ImportStyle(f"import {module} as {alias}\n", f"{alias}.", {})
     if style == 2:
-        return ImportStyle("from infrar import storage\n", "storage.", {})
+        return ImportStyle(f"from infrar import {capability}\n", f"{capability}.", {})
     if style == 3:
-        return ImportStyle(f"from infrar import storage as {alias}\n", f"{alias}.", {})
+        return ImportStyle(f"from infrar import {capability} as {alias}\n", f"{alias}.", {})
     if style == 4:
-        return ImportStyle("import infrar\n", "infrar.storage.", {})
+        return ImportStyle("import infrar\n", f"{module}.", {})
     if style == 5:
-        return ImportStyle("from infrar.storage import *\n", "", {})
+        return ImportStyle(f"from {module} import *\n", "", {})
     names = {op: draw(st.sampled_from([op, f"{op}_fn"])) for op in sorted(set(operations))}
     listed = ", ".join(op if name == op else f"{op} as {name}" for op, name in names.items())
-    return ImportStyle(f"from infrar.storage import {listed}\n", "", names)
+    return ImportStyle(f"from {module} import {listed}\n", "", names)
 
 
 @st.composite
-def sdk_segment(draw: st.DrawFn, style: ImportStyle, operation: str, n: int) -> Segment:
-    arguments = draw(call_arguments(operation))
+def sdk_segment(draw: st.DrawFn, style: ImportStyle, capability: str, operation: str,
+                n: int) -> Segment:
+    arguments = draw(call_arguments(capability, operation))
     call = f"{style.callee(operation)}({', '.join(arguments)})"
     form = draw(st.sampled_from(["assign", "bare", "function", "comprehension", "fstring",
                                  "nested", "two", "multiline"]))
@@ -172,7 +175,7 @@ def sdk_segment(draw: st.DrawFn, style: ImportStyle, operation: str, n: int) -> 
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> tuple[list[Segment], str]:
+def programs(draw: st.DrawFn) -> tuple[list[Segment], str, str]:
     segments: list[Segment] = []
     if draw(st.booleans()):
         segments.append(Segment("#!/usr/bin/env python3\n# Copyright: infrar tests\n", False))
@@ -180,16 +183,19 @@ def programs(draw: st.DrawFn) -> tuple[list[Segment], str]:
         segments.append(Segment(f'"""Module docstring: {draw(text_values)}."""\n', False))
     if draw(st.booleans()):
         segments.append(Segment("from __future__ import annotations\n", False))
-    operations = draw(st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=6))
-    style = draw(import_style(operations))
+    capability = draw(st.sampled_from(sorted(CAPABILITIES)))
+    operations = draw(st.lists(st.sampled_from(sorted(CAPABILITIES[capability].functions)),
+                               min_size=1, max_size=6))
+    style = draw(import_style(capability, operations))
     before = draw(st.integers(0, 3))
     segments += [draw(ordinary(i)) for i in range(before)]
     segments.append(Segment(style.line, True))
-    body: list[Segment] = [draw(sdk_segment(style, op, i)) for i, op in enumerate(operations)]
+    body: list[Segment] = [draw(sdk_segment(style, capability, op, i))
+                           for i, op in enumerate(operations)]
     body += [draw(ordinary(100 + i)) for i in range(draw(st.integers(0, 8)))]
     segments += draw(st.permutations(body))
     newline = draw(st.sampled_from(["\n", "\r\n"]))
-    return segments, newline
+    return segments, newline, capability
 
 
 def encoded(segment: Segment, newline: str) -> bytes:
@@ -236,10 +242,10 @@ def test_expected_output_renames_only_sdk_names() -> None:
         b'x = [infrar_native.storage.read("infrar", k) for k in "infrar"]  # infrar.storage\n')
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
-def test_random_programs(program: tuple[list[Segment], str]) -> None:
-    segments, newline = program
+def test_random_programs(program: tuple[list[Segment], str, str]) -> None:
+    segments, newline, capability = program
     source = b"".join(encoded(s, newline) for s in segments)
     result = transform_source(source, path="generated.py")
     assert result.ok, "\n".join(map(str, result.diagnostics)) + "\n" + source.decode()
@@ -247,7 +253,7 @@ def test_random_programs(program: tuple[list[Segment], str]) -> None:
     output = result.output
 
     assert output == expected_output(source), "a byte outside the SDK's names changed"
-    assert result.capabilities == ["storage"]
+    assert result.capabilities == [capability]
     assert [r.operation for r in result.rewrites] == ["import"]
 
     compile(output, "generated.py", "exec", dont_inherit=True)
