@@ -31,8 +31,7 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
     if plan.status == plans.APPLIED:
         return _refused(environment, f"the plan for {short(plan.head_sha)} was already applied")
     if plan.status == plans.APPLYING:
-        return _refused(environment, "an apply of this plan was interrupted; the state may be "
-                        f"partly applied. Run `/infrar plan -e {environment}` and review again")
+        return _interrupted(environment, plan.head_sha, plan.digest)
     if plan.status != plans.PLANNED:
         return _refused(environment, f"the last plan {plan.status}; plan again")
     if plan.head_sha != head_sha:
@@ -70,6 +69,25 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
 def _refused(environment: str, reason: str) -> ApplyOutcome:
     return ApplyOutcome(environment, False, f"### Not applied: `{environment}`\n\n"
                                             f"Infrar did not apply because {reason}.\n")
+
+
+def _interrupted(environment: str, head_sha: str, digest: str) -> ApplyOutcome:
+    """An apply that started and never finished (its worker was killed mid-apply): never
+    re-run by itself, since Terraform may have changed part of the environment already."""
+    return ApplyOutcome(environment, False, (
+        f"### Apply interrupted: `{environment}` (plan for {short(head_sha)}, digest "
+        f"`{digest[:12]}`)\n\n"
+        "An apply of this plan started but never finished: the worker running it stopped "
+        "while Terraform was applying. Terraform may have changed part of the environment, "
+        "and the Terraform state Infrar keeps is the one from before this apply. Infrar will "
+        "not apply this plan again by itself, and the lock on "
+        f"`{environment}` stays with this pull request.\n\n"
+        "To recover:\n\n"
+        f"1. check `{environment}` for resources the interrupted apply created or changed "
+        "(see the operator guide: import them into the state, or remove them);\n"
+        f"2. comment `/infrar plan -e {environment}` to plan again, and review the new plan;\n"
+        f"3. comment `/infrar apply -e {environment}` to apply it (or `/infrar unlock -e "
+        f"{environment}` to give the environment up).\n"))
 
 
 def _failed_text(environment: str, head_sha: str, exc: Exception) -> str:
