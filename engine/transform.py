@@ -8,7 +8,9 @@ SDK's names with the SDK's signatures. Everything else stays byte-for-byte as wr
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from infrar.engine.analysis import Analysis, read_module
@@ -106,10 +108,9 @@ class _Rewriter:
         edits = [e for stmt in self.analysis.imports for e in self._import_edits(stmt)]
         edits += self._submodule_edits()
         edits += self._annotation_edits()
-        covered = [(e.start, e.end) for e in edits]
+        covered = _covered([(e.start, e.end) for e in edits])
         edits += [_Edit(self.source.start(n), self.source.end(n), PACKAGE.encode())
-                  for n in self.analysis.package_names
-                  if not any(a <= self.source.start(n) < b for a, b in covered)]
+                  for n in self.analysis.package_names if not covered(self.source.start(n))]
         clash = self._clash() if self.analysis.package_names else None
         if clash is not None:
             self.result.diagnostics.append(self.source.diagnostic(
@@ -170,7 +171,8 @@ class _Rewriter:
             edits = self._from_edits(stmt)
         if edits:
             start, end = self.source.start(stmt), self.source.end(stmt)
-            after = _apply(self.source.data[:end], edits)[start:].decode()
+            shifted = [_Edit(e.start - start, e.end - start, e.text) for e in edits]
+            after = _apply(self.source.data[start:end], shifted).decode()
             self.result.rewrites.append(Rewrite(
                 stmt.lineno, stmt.end_lineno or stmt.lineno, "import",
                 self.source.data[start:end].decode(), after))
@@ -221,6 +223,7 @@ class _Rewriter:
         the SDK's submodules into the capability module."""
         edits = []
         folded = _submodule_names()
+        package_names = set(self.analysis.package_names)  # a list: `in` would be quadratic
         for ref in self.analysis.symbols:
             node = ref.node
             if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
@@ -232,7 +235,7 @@ class _Rewriter:
             root = inner.value
             while isinstance(root, ast.Attribute):
                 root = root.value
-            if root in self.analysis.package_names and self.source.start(root) == start:
+            if root in package_names and self.source.start(root) == start:
                 text = PACKAGE + text[len(SDK_PACKAGE):]
             edits.append(_Edit(self.source.start(inner), self.source.end(inner), text.encode()))
         return edits
@@ -333,6 +336,24 @@ def _known_module(qualname: str) -> bool:
 
 def _submodule_names() -> set[str]:
     return {m.rsplit(".", 1)[1] for m in module_names() if m.count(".") >= 2}
+
+
+def _covered(spans: list[tuple[int, int]]) -> Callable[[int], bool]:
+    """Whether an offset lies in one of `spans` (half-open), in logarithmic time: a module may
+    hold tens of thousands of `infrar.storage.errors.X` edits and `infrar` names."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    starts = [start for start, _ in merged]
+
+    def covered(offset: int) -> bool:
+        at = bisect.bisect_right(starts, offset) - 1
+        return at >= 0 and offset < merged[at][1]
+
+    return covered
 
 
 def _apply(data: bytes, edits: list[_Edit]) -> bytes:
