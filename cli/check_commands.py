@@ -1,6 +1,5 @@
-"""Registers `check`, and the commands behind the pre-commit hooks and the GitHub Action.
-
-`cli/main.py` imports this module once, at its end; the implementations load lazily.
+"""The commands behind the pre-commit hooks and the GitHub Action (`infrar hook`, `infrar
+action`); `cli/main.py` names them in its table of commands. The implementations load lazily.
 """
 
 from __future__ import annotations
@@ -11,13 +10,8 @@ from pathlib import Path
 
 import click
 
-from infrar.cli.check import check
-from infrar.cli.main import cli
 
-cli.add_command(check)
-
-
-@cli.group(hidden=True)
+@click.group(hidden=True)
 def hook() -> None:
     """Entry points of the pre-commit hooks (see .pre-commit-hooks.yaml)."""
 
@@ -39,7 +33,7 @@ def hook_validate_plugins(files: tuple[Path, ...]) -> None:
     sys.exit(validate_plugins(list(files)))
 
 
-@cli.group()
+@click.group()
 def action() -> None:
     """The GitHub Action (action.yml) runs these."""
 

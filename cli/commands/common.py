@@ -6,13 +6,15 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from infrar.engine.config import ProjectConfig, Target, load_project_config, resolve_target
 from infrar.engine.diagnostics import Diagnostic, EngineError
-from infrar.engine.infra.catalog import AuthMethod, load_plugin
+
+if TYPE_CHECKING:
+    from infrar.engine.config import ProjectConfig, Target
+    from infrar.engine.infra.catalog import AuthMethod
 
 EXIT_FAILED = 1
 EXIT_DIAGNOSTICS = 2
@@ -61,6 +63,8 @@ def run_options(function: F) -> F:
 
 def load_target(*, provider: str | None, environment: str | None, region: str | None,
                 config_file: Path | None) -> Target:
+    from infrar.engine.config import load_project_config, resolve_target
+
     return guard(lambda: resolve_target(
         load_project_config(config_file=config_file), environment=environment,
         provider=provider, region=region,
@@ -106,6 +110,8 @@ def report(diagnostics: list[Diagnostic]) -> None:
 
 def auth_method(provider: str, name: str | None) -> AuthMethod:
     """The provider's method `name`, or its default one."""
+    from infrar.engine.infra.catalog import load_plugin
+
     plugin = guard(lambda: load_plugin(provider))
     chosen = name or plugin.default_auth
     if chosen not in plugin.auth_methods:

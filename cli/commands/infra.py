@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,29 +25,25 @@ from infrar.cli.commands.common import (
 from infrar.cli.commands.common import (
     auth_method as common_auth_method,
 )
-from infrar.cli.main import cli
-from infrar.engine.config import Target
-from infrar.engine.infra.credentials import credentials_for, require
-from infrar.engine.infra.generate import Generation, generate_paths, write_generated
-from infrar.engine.infra.runs import (
-    GenerationFailed,
-    PreparedRun,
-    prepare_run,
-    run_apply,
-    run_plan,
-)
-from infrar.engine.terraform import (
-    OfflineSetupError,
-    StalePlanError,
-    TerraformError,
-    TerraformNotFoundError,
-)
-from infrar.engine.terraform.redaction import redact
 
-_RUN_ERRORS = (TerraformError, StalePlanError, TerraformNotFoundError, OfflineSetupError)
+if TYPE_CHECKING:
+    from infrar.engine.config import Target
+    from infrar.engine.infra.generate import Generation
+    from infrar.engine.infra.runs import PreparedRun
 
 
-@cli.command()
+def _run_errors() -> tuple[type[Exception], ...]:
+    from infrar.engine.terraform import (
+        OfflineSetupError,
+        StalePlanError,
+        TerraformError,
+        TerraformNotFoundError,
+    )
+
+    return (TerraformError, StalePlanError, TerraformNotFoundError, OfflineSetupError)
+
+
+@click.command()
 @OPTIONAL_PATHS
 @target_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -54,6 +51,8 @@ _RUN_ERRORS = (TerraformError, StalePlanError, TerraformNotFoundError, OfflineSe
 def generate(paths: tuple[Path, ...], provider: str | None, environment: str | None,
              region: str | None, config_file: Path | None, out: Path) -> None:
     """Write the Terraform that the code under PATHS needs (default: .infrar.yaml's paths)."""
+    from infrar.engine.infra.generate import write_generated
+
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
     project_dir = os.path.relpath(target.config.root.resolve(), out.resolve())
@@ -64,6 +63,8 @@ def generate(paths: tuple[Path, ...], provider: str | None, environment: str | N
 
 
 def _generate(paths: tuple[Path, ...], target: Target, project_dir: str) -> Generation:
+    from infrar.engine.infra.generate import generate_paths
+
     result = guard(lambda: generate_paths(source_paths(paths, target.config), target=target,
                                           project_dir=Path(project_dir).as_posix()))
     report(result.diagnostics)
@@ -78,6 +79,8 @@ def _prepare(paths: tuple[Path, ...], target: Target, workdir: Path | None,
     prepared = guard(lambda: _prepare_run(paths, target, workdir))
     if not auth_method:
         return prepared, ()
+    from infrar.engine.infra.credentials import credentials_for, require
+
     method = common_auth_method(target.provider, auth_method)
     credentials = guard(lambda: require(credentials_for(
         method, environ=os.environ, file=credentials_file)))
@@ -86,6 +89,8 @@ def _prepare(paths: tuple[Path, ...], target: Target, workdir: Path | None,
 
 
 def _prepare_run(paths: tuple[Path, ...], target: Target, workdir: Path | None) -> PreparedRun:
+    from infrar.engine.infra.runs import GenerationFailed, prepare_run
+
     try:
         prepared = prepare_run(target, source_paths(paths, target.config),
                                environ=os.environ, workdir=workdir)
@@ -96,7 +101,7 @@ def _prepare_run(paths: tuple[Path, ...], target: Target, workdir: Path | None) 
     return prepared
 
 
-@cli.command()
+@click.command()
 @OPTIONAL_PATHS
 @target_options
 @run_options
@@ -113,11 +118,14 @@ def plan(paths: tuple[Path, ...], provider: str | None, environment: str | None,
         raise click.UsageError("--markdown and --json are alternatives; choose one")
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
+    from infrar.engine.infra.runs import run_plan
+    from infrar.engine.terraform.redaction import redact
+
     prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
     try:
         outcome = run_plan(prepared.generation, workdir=prepared.workdir, env=prepared.env,
                            secrets=secrets)
-    except _RUN_ERRORS as exc:
+    except _run_errors() as exc:
         fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(outcome.as_json(secrets), indent=2))
@@ -128,7 +136,7 @@ def plan(paths: tuple[Path, ...], provider: str | None, environment: str | None,
         click.echo(outcome.text(secrets), nl=False)
 
 
-@cli.command()
+@click.command()
 @OPTIONAL_PATHS
 @target_options
 @run_options
@@ -138,10 +146,13 @@ def apply(paths: tuple[Path, ...], provider: str | None, environment: str | None
     """Apply the saved plan of `infrar plan`, if the code still generates what was planned."""
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
+    from infrar.engine.infra.runs import run_apply
+    from infrar.engine.terraform.redaction import redact
+
     prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
     try:
         applied = run_apply(prepared.generation, workdir=prepared.workdir, env=prepared.env,
                             secrets=secrets)
-    except _RUN_ERRORS as exc:
+    except _run_errors() as exc:
         fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
     click.echo(redact(applied.output, secrets), nl=False)

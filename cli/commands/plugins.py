@@ -1,4 +1,4 @@
-"""`infrar providers validate`, `infrar credentials`, `infrar bootstrap`: for plugin authors and
+"""`infrar credentials`, `infrar bootstrap`: for plugin authors and
 for whoever sets up an account."""
 
 from __future__ import annotations
@@ -9,23 +9,9 @@ from pathlib import Path
 import click
 
 from infrar.cli.commands.common import auth_method, fail, guard, load_target, target_options
-from infrar.cli.main import cli, providers
-from infrar.engine.infra.catalog import load_plugin, validate_plugin_dir
-from infrar.engine.infra.credentials import credentials_for
-from infrar.engine.infra.generate import render_bootstrap
 
 
-@providers.command("validate")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def providers_validate(path: Path) -> None:
-    """Check the provider plugin at PATH (or each one in it): every file, schema and template."""
-    problems = validate_plugin_dir(path)
-    if problems:
-        fail([*problems, f"{len(problems)} problem(s) in {path}"])
-    click.echo(f"{path}: valid")
-
-
-@cli.group()
+@click.group()
 def credentials() -> None:
     """Authentication methods and the credentials they take."""
 
@@ -34,6 +20,8 @@ def credentials() -> None:
 @click.option("--provider", "-p", required=True, help="Provider plugin.")
 def credentials_methods(provider: str) -> None:
     """List the provider's authentication methods and the variables each reads."""
+    from infrar.engine.infra.catalog import load_plugin
+
     plugin = guard(lambda: load_plugin(provider))
     for name, method in sorted(plugin.auth_methods.items()):
         default = " (default)" if name == plugin.default_auth else ""
@@ -54,6 +42,8 @@ def credentials_methods(provider: str) -> None:
 def credentials_check(provider: str, method_name: str | None, file: Path | None) -> None:
     """Check credentials against the method's schema and show the environment Terraform would
     get (secrets masked). Exits 2 when they do not fit."""
+    from infrar.engine.infra.credentials import credentials_for
+
     method = auth_method(provider, method_name)
     name = method.name
     result = credentials_for(method, environ=os.environ, file=file)
@@ -64,7 +54,7 @@ def credentials_check(provider: str, method_name: str | None, file: Path | None)
         click.echo(f"  {variable}={shown}")
 
 
-@cli.command()
+@click.command()
 @target_options
 @click.option("--print", "to_stdout", is_flag=True, help="Print the script.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
@@ -76,6 +66,8 @@ def bootstrap(provider: str | None, environment: str | None, region: str | None,
         raise click.UsageError("say where the script goes: --print or --out FILE")
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
+    from infrar.engine.infra.generate import render_bootstrap
+
     script = guard(lambda: render_bootstrap(target))
     if out:
         out.write_text(script, encoding="utf-8")

@@ -5,26 +5,23 @@ from __future__ import annotations
 import difflib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from infrar.cli.check import output_dir
 from infrar.cli.commands.common import OPTIONAL_PATHS, fail, guard, source_paths
-from infrar.cli.hook_commands import leftover_files, remove_files, stale_files
-from infrar.cli.main import EXIT_CHANGED, cli
-from infrar.engine.config import ProjectConfig, load_project_config
+from infrar.cli.main import EXIT_CHANGED
 from infrar.engine.diagnostics import EngineError
-from infrar.engine.files import replace_files, write_tree
-from infrar.engine.native import PACKAGE
-from infrar.engine.pipeline import (
-    PipelineResult,
-    build_files,
-    deployment_targets,
-    run_pipeline,
-)
+from infrar.engine.files import python_files
+from infrar.engine.source import mentions
+
+if TYPE_CHECKING:
+    from infrar.engine.config import ProjectConfig
+    from infrar.engine.pipeline import PipelineResult
 
 
-@cli.command()
+@click.command()
 @OPTIONAL_PATHS
 @click.option("--provider", "-p", default=None,
               help="Provider to write native code for [default: each environment's, else "
@@ -52,11 +49,21 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
     provider serves; the program picks its environment from INFRAR_ENVIRONMENT."""
     if out and in_place:
         raise click.UsageError("--out and --in-place exclude each other")
+    from infrar.engine.config import load_project_config
+
     config = guard(lambda: load_project_config(config_file=config_file))
     guard(lambda: output_dir(config))  # refused outside the project, or as the project
     roots = source_paths(paths, config)
     if out is not None:
         _refuse_output_holding_sources(out, roots)
+    if check and out is None and provider is None and environment is None and paths \
+            and not _uses_sdk(roots):
+        return  # no file mentions the SDK: none would be rewritten (and no engine is loaded)
+    from infrar.cli.hook_commands import leftover_files, remove_files
+    from infrar.engine.files import write_tree
+    from infrar.engine.native import PACKAGE
+    from infrar.engine.pipeline import build_files
+
     result = guard(lambda: _pipeline(roots, config, provider, environment, out))
     for warning in result.warnings:
         click.echo(str(warning), err=True)
@@ -81,8 +88,15 @@ def transform(paths: tuple[Path, ...], provider: str | None, environment: str | 
             click.echo(_diff(file.path, file.original, file.output or b""), nl=False)
 
 
+def _uses_sdk(roots: list[Path]) -> bool:
+    """Whether any Python file under `roots` mentions `infrar` as the engine decides it."""
+    return any(mentions(file.read_bytes()) for file, _ in python_files(roots))
+
+
 def _pipeline(roots: list[Path], config: ProjectConfig, provider: str | None,
               environment: str | None, out: Path | None) -> PipelineResult:
+    from infrar.engine.pipeline import deployment_targets, run_pipeline
+
     targets = deployment_targets(config, provider=provider, environment=environment)
     # What an earlier run wrote to OUT is output, never source (OUT may be inside PATHS).
     return run_pipeline(roots, config=config, targets=targets, exclude=out)
@@ -103,6 +117,9 @@ def _check(result: PipelineResult, out: Path | None, show_diff: bool) -> None:
         for file in result.changed.values():
             click.echo(_diff(file.path, file.original, file.output or b""), nl=False)
     if out is not None:
+        from infrar.cli.hook_commands import leftover_files, stale_files
+        from infrar.engine.pipeline import build_files
+
         expected = build_files(result.builds)
         stale, leftovers = stale_files(expected, out), leftover_files(expected, out)
         for path in sorted(stale):
@@ -126,6 +143,9 @@ def _write_in_place(roots: list[Path], result: PipelineResult) -> None:
     build = next(iter(result.builds.values()), None)
     if build is None:
         return
+    from infrar.engine.files import replace_files, write_tree
+    from infrar.engine.native import PACKAGE
+
     files = {Path(file.path): file.output for file in result.changed.values()
              if file.output is not None}
     for root in dict.fromkeys(r if r.is_dir() else r.parent for r in roots):
