@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from huey.consumer import Consumer
 
-from infrar.app import reaper
+from infrar.app import reaper, workdirs
 
 if TYPE_CHECKING:
     from infrar.app.runtime import Runtime
@@ -28,6 +28,7 @@ class _QuietConsumer(Consumer):  # type: ignore[misc]
 def run_worker(runtime: Runtime, *, workers: int) -> None:
     """Blocks: a consumer with `workers` threads, plus the reaper; stops on SIGINT/SIGTERM."""
     stop = threading.Event()
+    workdirs.sweep(runtime.settings.data_dir)
     reaper.start(runtime, stop)
     consumer = Consumer(runtime.queue, workers=workers, worker_type="thread",
                         max_delay=POLL_MAX_DELAY_S, periodic=False)
@@ -48,6 +49,7 @@ class Embedded:
         self._runtime = runtime
 
     def start(self) -> None:
+        workdirs.sweep(self._runtime.settings.data_dir)
         reaper.start(self._runtime, self._stop)
         self._consumer.start()
         log.info("embedded workers started")

@@ -43,7 +43,9 @@ class Context:
 
     @property
     def work_dir(self) -> Path:
-        return self.runtime.settings.data_dir / "work"
+        from infrar.app.workdirs import own
+
+        return own(self.runtime.settings.data_dir)
 
 
 ROUTER: Router[Context] = Router()

@@ -80,6 +80,9 @@ def test_worker_killed_during_apply(fake: FakeGitHub, app_env: dict[str, str], s
     plan = plans.latest(db, repo=REPO, pr=pull.number, environment="production")
     assert plan is not None and plan.status == plans.APPLYING
     assert not (Path(app_env["INFRAR_LOCAL_ROOT"]) / "photos-production-uploads").exists()
+    # The killed worker's folder (its opened plan archive, in clear) was removed.
+    left = [p for p in (Path(app_env["INFRAR_DATA_DIR"]) / "work").rglob("*") if p.is_file()]
+    assert left == [], left
     reactions = fake.repos[REPO].comments[pull.number][0].get("reactions_given", [])
     assert "confused" in reactions and "rocket" not in reactions
 
