@@ -8,13 +8,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+from repo_snapshot import git, git_env, snapshot
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
-def _build_wheel(out: Path) -> Path:
+def _build_wheel(out: Path, source: Path = REPOSITORY) -> Path:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(out), str(REPOSITORY)],
+         "-w", str(out), str(source)],
         check=True, timeout=300, capture_output=True)
     return next(out.glob("infrar-*.whl"))
 
@@ -40,3 +42,28 @@ def test_wheel_holds_only_the_infrar_package_and_its_data(tmp_path: Path) -> Non
     shipped = {str(p.relative_to(REPOSITORY)) for p in (REPOSITORY / "providers").rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
     assert {n.removeprefix("infrar/") for n in provider_files} == shipped
+
+
+def test_the_version_comes_from_the_git_tag(tmp_path: Path) -> None:
+    """setuptools-scm: a clone at tag v9.8.7 builds infrar 9.8.7; one commit later, a dev
+    version of the next release naming the commit."""
+    env = git_env(tmp_path / "home")
+    clone = tmp_path / "clone"
+    snapshot(clone, env)
+    git(clone, "tag", "v9.8.7", env=env)
+    tagged = _build_wheel(tmp_path / "tagged", source=clone)
+    assert tagged.name == "infrar-9.8.7-py3-none-any.whl"
+    (clone / "NOTES.txt").write_text("later\n")
+    git(clone, "add", "NOTES.txt", env=env)
+    git(clone, "commit", "-q", "-m", "later", env=env)
+    sha = git(clone, "rev-parse", "--short", "HEAD", env=env)
+    later = _build_wheel(tmp_path / "later", source=clone)
+    assert later.name.startswith("infrar-9.8.8.dev1+g") and sha[:7] in later.name
+
+
+def test_version_option_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    done = subprocess.run([sys.executable, "-c", "from infrar.cli.main import main; main()",
+                           "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout == f"infrar, version {version('infrar')}\n"
