@@ -15,6 +15,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)  # PyYAML built with libyaml
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # as PyYAML counts lines
 # What libyaml reads differently from PyYAML's own parser (found by fuzzing both): tabs, line
 # breaks other than \n, BOM, no-break space and control characters; a comment glued to a block
 # scalar header; tags; directives. Such documents, and any error, go to PyYAML's parser, whose
@@ -38,6 +39,10 @@ def parse(text: str, path: Path) -> YamlDocument:
         node = _compose(text)
         if node is not None:  # constructing values fails too, e.g. on a `<<` merge key
             doc.data = _Converter(path, doc.lines).convert(node, ())
+    except yaml.reader.ReaderError as exc:  # no mark, and a message of two lines
+        line = len(_LINE_BREAK.findall(text, 0, exc.position)) + 1
+        raise YamlError(path, line, f"invalid YAML: unacceptable character "
+                                    f"#x{exc.character:04x}: {exc.reason}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

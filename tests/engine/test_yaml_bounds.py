@@ -25,6 +25,7 @@ LAUGHS = "a: &a [" + ", ".join(["lol"] * 9) + "]\n" + "".join(
     ("version: 1\nx: " + "[" * 1000 + "]" * 1000 + "\n", 2, "nested more than 64 levels"),
     ("version: 1\ncreated: 2024-02-30\n", 2, "not a valid timestamp: '2024-02-30'"),
     ("version: 1\nx: !!bool maybe\n", 2, "not a valid bool: 'maybe'"),
+    ("version: 1\r\nproject: \x10\r\n", 2, "unacceptable character #x0010"),
 ])
 def test_hostile_yaml_is_refused_with_its_line(tmp_path: Path, text: str, line: int,
                                                message: str) -> None:
