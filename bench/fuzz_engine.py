@@ -15,6 +15,9 @@ Two targets, one per process:
           `.infrar.yaml` examples of docs/ and examples/, and every YAML file of the providers.
           Only `YamlError` and `ConfigError` may escape, with file:line; the cached reading
           equals the fresh one.
+  plugin  one YAML file of a copy of the `local` provider (the first byte picks which) replaced
+          by arbitrary text: validating the plugin lists problems as file:line and raises
+          nothing; a rules file loads or raises EngineError. Seeds: that provider's files.
 
 An exception or a broken invariant stops the run: libFuzzer writes the input to the
 artifacts folder (crash-<sha1>) and the traceback names the invariant. An input slower than
@@ -231,6 +234,31 @@ def yaml_target(work: Path) -> Callable[[bytes], None]:
     return check
 
 
+def plugin_target(work: Path) -> Callable[[bytes], None]:
+    from yaml_invariants import PluginCopy, check_plugin
+
+    import infrar.engine.infra.catalog  # noqa: F401  imported here to be instrumented
+    import infrar.engine.yamlparser  # noqa: F401
+
+    copy = PluginCopy(work)
+
+    def check(data: bytes) -> None:
+        check_plugin(data, copy)
+
+    return check
+
+
+def _keep_first_byte(mutate: Callable[[bytes, int, int], bytes]
+                     ) -> Callable[[bytes, int, int], bytes]:
+    """The plugin target's first byte picks the file: mutated now and then, the rest often."""
+    def mutated(data: bytes, max_size: int, seed: int) -> bytes:
+        if not data or seed % 16 == 0:
+            return atheris.Mutate(data, max_size)
+        return data[:1] + mutate(data[1:], max_size - 1, seed)
+
+    return mutated
+
+
 # --- seeds --------------------------------------------------------------------------------------
 
 
@@ -251,9 +279,14 @@ def yaml_seeds() -> list[bytes]:
     return seeds
 
 
+def plugin_seeds() -> list[bytes]:
+    files = sorted((ROOT / "providers" / "local").rglob("*.yaml"))
+    return [bytes([i]) + p.read_bytes() for i, p in enumerate(files)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", choices=["engine", "yaml"], default="engine")
+    parser.add_argument("--target", choices=["engine", "yaml", "plugin"], default="engine")
     parser.add_argument("--time", type=int, default=60, help="seconds in all (default 60)")
     parser.add_argument("--corpus", type=Path, help="folder to keep the corpus in")
     parser.add_argument("--artifacts", type=Path, help="folder for crash and slow inputs")
@@ -274,7 +307,7 @@ def main() -> int:
     seeds = work / "seeds"
     seeds.mkdir()
 
-    with atheris.instrument_imports(include=["infrar", *(["yaml"] if known.target == "yaml"
+    with atheris.instrument_imports(include=["infrar", *(["yaml"] if known.target != "engine"
                                                          else [])]):
         if known.target == "engine":
             check = engine_target()
@@ -282,8 +315,8 @@ def main() -> int:
             snippets = [s.encode() for s in PYTHON_SNIPPETS]
             wrappers = [w.encode() for w in WRAPPERS]
         else:
-            check = yaml_target(work)
-            seed_data = yaml_seeds()
+            check = yaml_target(work) if known.target == "yaml" else plugin_target(work)
+            seed_data = yaml_seeds() if known.target == "yaml" else plugin_seeds()
             snippets = [s.encode() for s in YAML_SNIPPETS]
             wrappers = [b"x:\n", b"- \n", b"a:\n  b:\n"]
     for data in seed_data:
@@ -301,6 +334,8 @@ def main() -> int:
                  "-print_final_stats=1", *flags]
     libfuzzer += replay or [str(corpus), str(seeds)]
     mutator = _snippet_mutator(snippets, RAW_SNIPPETS, wrappers)
+    if known.target == "plugin":
+        mutator = _keep_first_byte(mutator)
     print(f"fuzzing {known.target} for at most {known.time} s; corpus {corpus}, crash and slow "
           f"inputs in {artifacts}", file=sys.stderr)
     atheris.Setup(libfuzzer, one_input, custom_mutator=mutator, custom_crossover=_crossover)
