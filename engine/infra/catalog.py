@@ -243,13 +243,25 @@ class _Reader:
         if not path.is_file():
             self.problems.append(f"{path}: missing required file")
             return None
-        text = path.read_text(encoding="utf-8")
+        text = self.text(path)
+        if text is None:
+            return None
         try:
             compile_infra_template(text)
         except TemplateSyntaxError as exc:
             self.problems.append(f"{path}:{exc.lineno}: template error: {exc.message}")
             return None
         return text
+
+    def text(self, path: Path) -> str | None:
+        """A template or Terraform file's text; a problem at its line when it is not UTF-8."""
+        data = path.read_bytes()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            self.problems.append(f"{path}:{line}: not UTF-8 text")
+            return None
 
     # --- the provider ----------------------------------------------------------------------
 
@@ -406,7 +418,8 @@ class _Reader:
         if not (folder / "main.tf").is_file():
             self.problems.append(f"{folder / 'main.tf'}: missing required file")
             return None
-        return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.tf")))
+        texts = [self.text(p) for p in sorted(folder.glob("*.tf"))]
+        return None if None in texts else "\n".join(t for t in texts if t is not None)
 
     def check_rules(self, root: Path) -> bool:
         path = root / "transform" / "rules.yaml"

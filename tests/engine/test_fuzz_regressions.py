@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from engine_invariants import check_source
-from yaml_invariants import check_yaml
+from yaml_invariants import PluginCopy, check_yaml
 
 FOLDER = Path(__file__).parent / "fuzz_regressions"
 MODULES = sorted(p.name for p in FOLDER.glob("*.py.in"))
@@ -46,3 +46,15 @@ def test_the_fuzzer_runs_in_tiny_mode(tmp_path: Path) -> None:
         assert run.returncode == 0, run.stderr[-3000:]
         assert "Done 200 runs" in run.stderr
     assert not list((tmp_path / "artifacts").iterdir())
+
+
+@pytest.mark.parametrize("relative", ["terraform-config/backend.tf.tmpl",
+                                      "services/storage/filesystem/terraform/main.tf"])
+def test_a_plugin_file_that_is_not_utf8_is_a_problem_at_its_line(
+        relative: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infrar.engine.infra.catalog import validate_plugin_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    copy = PluginCopy(tmp_path)
+    (copy.root / relative).write_bytes(b"# fine\n\xff\n")
+    assert validate_plugin_dir(copy.root) == [f"{copy.root / relative}:2: not UTF-8 text"]
