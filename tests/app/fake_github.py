@@ -86,6 +86,7 @@ class FakeGitHub:
         self._public = key.public_key()
         self.repos: dict[str, Repo] = {}
         self.tokens: dict[str, float] = {}
+        self.token_prefix = "ghs_"  # what issued installation tokens start with
         self.calls: list[Call] = []
         self.git_calls: list[tuple[str, str, bool]] = []
         self.bodies: list[bytes] = []  # every request body received (API, GraphQL and git)
@@ -251,7 +252,7 @@ class FakeGitHub:
         def access_token(inst: int) -> tuple[Response, int]:
             if inst != fake.installation_id:
                 return _error(404, "Not Found")
-            token = "ghs_" + secrets.token_hex(18)
+            token = fake.token_prefix + secrets.token_hex(18)
             expires = time.time() + 3600
             fake.tokens[token] = expires
             issued = dt.datetime.fromtimestamp(expires, dt.timezone.utc)

@@ -63,6 +63,8 @@ def test_no_secret_leaks_anywhere(fake: FakeGitHub, app_env: dict[str, str], sta
     start_app("worker", env, "--log-level", "debug")
     logs = partial(read_logs, tmp_path)
     secret = WEBHOOK_SECRET.encode()
+    # Not GitHub's token shape, so that no pattern-based log scrubbing can hide a leak.
+    fake.token_prefix = "CANARY-token-"
     fake.create_repo(REPO, {**BASE_FILES, ".infrar.yaml": CONFIG})
     fake.repos[REPO].permissions["alice"] = "write"
     pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY})
