@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,8 +83,73 @@ def remove_files(output: Path, relatives: list[Path]) -> None:
             folder.rmdir()
 
 
+def _git(cwd: Path, *args: str) -> bytes | None:
+    """`git ARGS` in `cwd` (argument lists only, never a shell); None when git fails."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except OSError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def staged_blobs(output: Path, cwd: Path) -> dict[Path, str] | None:
+    """The object id of each file staged under `output` (regular files only; a symlink or a
+    submodule is given as ""), relative to `output`, from `git ls-files -s`; None when
+    `output` is not in the git work tree of `cwd`, or is ignored there (then it is not
+    committed). Honours GIT_INDEX_FILE, as git sets it for hooks."""
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    if top is None:
+        return None
+    root = Path(os.fsdecode(top.rstrip(b"\n"))).resolve()
+    if not output.resolve().is_relative_to(root):
+        return None
+    relative = output.resolve().relative_to(root)
+    if _git(root, "check-ignore", "-q", "--", relative.as_posix()) is not None:
+        return None
+    listed = _git(root, "ls-files", "--stage", "-z", "--full-name", "--", relative.as_posix())
+    if listed is None:
+        return None
+    blobs: dict[Path, str] = {}
+    for entry in listed.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, object_id, _stage = meta.decode().split()
+        path = Path(os.fsdecode(name))
+        if path.is_relative_to(relative):
+            blobs[path.relative_to(relative)] = object_id if mode in ("100644", "100755") else ""
+    return blobs
+
+
+def blob_id(data: bytes, object_id_length: int) -> str:
+    """The id git gives a blob holding `data` (SHA-1, or SHA-256 in such a repository)."""
+    algorithm = hashlib.sha256 if object_id_length == 64 else hashlib.sha1
+    return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def unstaged_files(expected: dict[Path, bytes], staged: dict[Path, str]) -> list[Path]:
+    """The expected files whose staged content is not what is expected (or not staged)."""
+    length = len(next((i for i in staged.values() if i), "0" * 40))
+    return sorted(rel for rel, data in expected.items()
+                  if staged.get(rel) != blob_id(data, length))
+
+
+def staged_leftovers(expected: dict[Path, bytes], staged: dict[Path, str]) -> list[Path]:
+    """As `leftover_files`, in the index: staged files of a generated tree that this run
+    would not write, whose removal is not staged."""
+    from infrar.engine.native import PACKAGE
+    from infrar.engine.pipeline import REQUIREMENTS_FILE
+
+    trees = {rel.parts[0] for rel in [*expected, *staged]
+             if len(rel.parts) == 3 and rel.parts[1:] == (PACKAGE, "__init__.py")}
+    return sorted(rel for rel in staged if rel not in expected and len(rel.parts) > 1
+                  and rel.parts[0] in trees
+                  and (rel.name.endswith((".py", ".pyi")) or rel.name == REQUIREMENTS_FILE))
+
+
 def regenerate(cwd: Path) -> int:
-    """Bring the generated output up to date; 1 when anything had to be rewritten."""
+    """Bring the generated output up to date; 1 when anything had to be rewritten, or when
+    the index (what is committed) does not hold what the working tree now does."""
     from infrar.engine.config import load_project_config
 
     try:
@@ -105,7 +172,14 @@ def regenerate(cwd: Path) -> int:
         return EXIT_PROBLEMS
     stale = stale_files(expected, output)
     leftovers = leftover_files(expected, output)
-    if not stale and not leftovers:
+    # What is committed is the index, not the working tree: a file rewritten by an earlier
+    # run and never staged is still stale (as a formatter's hook fails on unstaged fixes).
+    staged = staged_blobs(output, config.root)
+    unstaged = [] if staged is None else \
+        [rel for rel in unstaged_files(expected, staged) if rel not in stale]
+    unremoved = [] if staged is None else \
+        [rel for rel in staged_leftovers(expected, staged) if rel not in leftovers]
+    if not (stale or leftovers or unstaged or unremoved):
         return 0
     write_tree(output, stale)
     remove_files(output, leftovers)
@@ -114,9 +188,18 @@ def regenerate(cwd: Path) -> int:
         click.echo(f"infrar-generate: rewrote stale {(shown / relative).as_posix()}", err=True)
     for relative in leftovers:
         click.echo(f"infrar-generate: removed stale {(shown / relative).as_posix()}", err=True)
-    click.echo(f"{plural(len(stale) + len(leftovers), 'generated file')} stale, now "
-               f"regenerated; review and stage them (`git add -A {shown.as_posix()}`)",
-               err=True)
+    for relative in unstaged:
+        click.echo(f"infrar-generate: not staged: {(shown / relative).as_posix()}", err=True)
+    for relative in unremoved:
+        click.echo(f"infrar-generate: removal not staged: {(shown / relative).as_posix()}",
+                   err=True)
+    stage = f"`git add -A {shown.as_posix()}`"
+    if stale or leftovers:
+        click.echo(f"{plural(len(stale) + len(leftovers), 'generated file')} stale, now "
+                   f"regenerated; review and stage them ({stage})", err=True)
+    if unstaged or unremoved:
+        click.echo(f"{plural(len(unstaged) + len(unremoved), 'generated file')} up to date "
+                   f"but not staged; stage them ({stage})", err=True)
     return EXIT_STALE
 
 

@@ -113,6 +113,52 @@ def test_generate_rewrites_stale_output_then_passes(user_repo: UserRepo) -> None
     assert user_repo.pre_commit("run", "infrar-generate").returncode == 0
 
 
+def test_generate_fails_while_regenerated_files_are_not_staged(user_repo: UserRepo) -> None:
+    user_repo.write(".infrar.yaml", "version: 1\nprovider: local\npaths: [src/]\n"
+                    "output: generated\n")
+    user_repo.write("src/app.py", GOOD)
+    user_repo.stage(".infrar.yaml", "src/app.py")
+    assert user_repo.pre_commit("run", "infrar-generate").returncode == 1
+
+    # Up to date in the working tree, but not in the index: what a commit would hold.
+    again = user_repo.pre_commit("run", "infrar-generate")
+    assert again.returncode == 1, again.stdout
+    assert "not staged: generated/local/app.py" in again.stdout
+    assert "up to date but not staged; stage them (`git add -A generated`)" in again.stdout
+    assert "rewrote" not in again.stdout
+    user_repo.stage("generated/local/app.py")
+    part = user_repo.pre_commit("run", "infrar-generate")
+    assert part.returncode == 1 and "generated/local/app.py" not in part.stdout
+    user_repo.stage("generated")
+    assert user_repo.pre_commit("run", "infrar-generate").returncode == 0
+    user_repo.git("commit", "-q", "-m", "generated", "--no-verify")
+
+    # Run by hand (no stash of unstaged changes): a rewrite left unstaged, then a removal.
+    hook = [sys.executable, "-c", "from infrar.cli.main import main; main()", "hook", "generate"]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(hook, cwd=user_repo.path, env=user_repo.env, check=False,
+                              capture_output=True, text=True)
+
+    user_repo.write("src/app.py", GOOD.replace("cat.jpg", "dog.jpg"))
+    user_repo.write("src/jobs/nightly.py", "x = 1\n")
+    user_repo.stage("src")
+    assert run().returncode == 1
+    unstaged = run()
+    assert unstaged.returncode == 1
+    assert "not staged: generated/local/app.py" in unstaged.stderr
+    assert "not staged: generated/local/jobs/nightly.py" in unstaged.stderr
+    user_repo.git("add", "-A", "generated")
+    (user_repo.path / "src" / "jobs" / "nightly.py").unlink()
+    user_repo.stage("src")
+    assert "removed stale generated/local/jobs/nightly.py" in run().stderr
+    unremoved = run()
+    assert unremoved.returncode == 1
+    assert "removal not staged: generated/local/jobs/nightly.py" in unremoved.stderr
+    user_repo.git("add", "-A", "generated")
+    assert run().returncode == 0
+
+
 def test_generate_refuses_code_it_cannot_rewrite(user_repo: UserRepo) -> None:
     user_repo.write(".infrar.yaml", "version: 1\noutput: out\n")
     user_repo.write("bad.py", BAD)
