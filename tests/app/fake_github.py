@@ -93,6 +93,7 @@ class FakeGitHub:
         self.minimized: dict[str, str] = {}  # node id -> classifier
         self.minimizable = {"PRR", "IC"}  # node kinds; drop "PRR" for a GHES without it
         self.holds: dict[tuple[str, str], threading.Event] = {}
+        self.failures: dict[tuple[str, str], int] = {}  # (method, suffix) -> status, once
         self.held = threading.Event()
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
@@ -161,6 +162,10 @@ class FakeGitHub:
         self.holds[(method, suffix)] = event
         return event
 
+    def fail_once(self, method: str, suffix: str, status: int = 502) -> None:
+        """Answer the next matching call with `status` (GitHub having a bad moment)."""
+        self.failures[(method, suffix)] = status
+
     def deliver(self, app_url: str, secret: bytes, event: str, payload: dict[str, Any],
                 delivery: str | None = None) -> requests.Response:
         body = json.dumps(payload).encode()
@@ -212,6 +217,10 @@ class FakeGitHub:
         @app.before_request
         def authenticate() -> Response | None:
             path = request.path
+            failing = next((k for k in fake.failures
+                            if k[0] == request.method and path.endswith(k[1])), None)
+            if failing is not None:
+                return _error(fake.failures.pop(failing), "Server Error")
             if not path.startswith(API) and path != GRAPHQL:
                 return None
             header = request.headers.get("Authorization", "")

@@ -4,7 +4,8 @@ App's private key, the encryption key). A whole pull request runs on `local`: op
 -> review (one environment's plan fails with a Terraform error that quotes the credential),
 `/infrar apply`, merge. Then everything the run produced is scanned: the server's and
 worker's log streams, caplog, every request body the fake GitHub received, every git object
-pushed to the remote (commit messages, the bot branch's files), every file left under the
+pushed to the remote (commit messages, the bot branch's files), exception traces (the first
+review post fails, so the job raises and is retried), every file left under the
 test's folder (checkouts and their `.git/config`, the App's data folder with its database as
 raw bytes, Terraform output, the `local` buckets). No canary anywhere."""
 
@@ -68,6 +69,9 @@ def test_no_secret_leaks_anywhere(fake: FakeGitHub, app_env: dict[str, str], sta
     fake.create_repo(REPO, {**BASE_FILES, ".infrar.yaml": CONFIG})
     fake.repos[REPO].permissions["alice"] = "write"
     pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY})
+    # The first review post is refused (not retried by the client): the job raises, its trace is logged, the check run shows
+    # the error, and the retry posts the review.
+    fake.fail_once("POST", f"/pulls/{pull.number}/reviews", status=422)
 
     assert fake.deliver(url, secret, "pull_request", payloads.pull_request(
         fake, REPO, pull, "opened")).status_code == 202
@@ -109,7 +113,8 @@ def test_no_secret_leaks_anywhere(fake: FakeGitHub, app_env: dict[str, str], sta
     assert _found(places, canaries) == []
     # Not even a fragment: every canary starts with this, and nothing else carries it.
     assert _found(places, {"a canary's prefix": b"CANARY"}) == []
-    # The scan did look where the secrets were used.
+    # The scan did look where the secrets were used, exception traces included.
+    assert "Traceback" in logs() and "failed on attempt 1" in logs()
     assert any(name.endswith(".log") for name in places) and fake.bodies
     assert b"infrar: native code and Terraform" in places["git objects of the remote"]
 
