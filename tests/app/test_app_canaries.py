@@ -69,8 +69,8 @@ def test_no_secret_leaks_anywhere(fake: FakeGitHub, app_env: dict[str, str], sta
     fake.create_repo(REPO, {**BASE_FILES, ".infrar.yaml": CONFIG})
     fake.repos[REPO].permissions["alice"] = "write"
     pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY})
-    # The first review post is refused (not retried by the client): the job raises, its trace is logged, the check run shows
-    # the error, and the retry posts the review.
+    # The first review post is refused (not retried by the client): the job raises, its trace
+    # is logged, the check run shows the error, and the retry posts the review.
     fake.fail_once("POST", f"/pulls/{pull.number}/reviews", status=422)
 
     assert fake.deliver(url, secret, "pull_request", payloads.pull_request(
