@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from infrar.cli.commands.common import auth_method, fail, guard, load_target, target_options
+
+if TYPE_CHECKING:
+    from infrar.engine.infra.catalog import AuthMethod
 
 
 @click.group()
@@ -48,7 +52,8 @@ def credentials_check(provider: str, method_name: str | None, file: Path | None)
     name = method.name
     result = credentials_for(method, environ=os.environ, file=file)
     if not result.ok:
-        fail([*result.problems, f"{len(result.problems)} problem(s) with the {name} credentials"])
+        fail([*result.problems, *_looked_for(provider, method, file),
+              f"{len(result.problems)} problem(s) with the {name} credentials"])
     click.echo(f"{provider} / {name}: the credentials fit; Terraform would run with:")
     for variable, shown in result.shown():
         click.echo(f"  {variable}={shown}")
@@ -75,3 +80,15 @@ def bootstrap(provider: str | None, environment: str | None, region: str | None,
         click.echo(f"wrote {out}", err=True)
     if to_stdout:
         click.echo(script, nl=False)
+
+
+def _looked_for(provider: str, method: AuthMethod, file: Path | None) -> list[str]:
+    """When no variable of `method` is set (and no file given), the variables it reads."""
+    variables = {field: spec["x-env"] for field, spec in method.fields.items()
+                 if spec.get("x-env")}
+    if file is not None or not variables or any(v in os.environ for v in variables.values()):
+        return []
+    required = set(method.schema.get("required", []))
+    named = [f"{v}{'' if f in required else ' (optional)'}" for f, v in variables.items()]
+    return [f"none of the variables of {method.name} is set; looked for {', '.join(named)} "
+            f"(all methods: `infrar credentials methods -p {provider}`)"]
