@@ -339,7 +339,7 @@ class _ScopeBuilder(ast.NodeVisitor):
                     self._sdk_name(alias.asname, alias.name)
                 else:
                     self._sdk_name(PACKAGE, PACKAGE)
-                    self.scope.plain_package = True
+                    self._owner(PACKAGE).plain_package = True
             else:
                 binding = alias.asname or alias.name.split(".")[0]
                 self.scope.bound.add(binding)
@@ -385,15 +385,17 @@ class _ScopeBuilder(ast.NodeVisitor):
             self._sdk_name(name, f"{module}.{name}")
 
     def _sdk_name(self, name: str, qualname: str) -> None:
-        """`name` stands for the SDK's `qualname` in this scope. Bound there to another SDK
-        name already (`import infrar.storage as s` and `import infrar.kv as s`), which of the
-        two a use means depends on the order the code runs in: the name is ambiguous."""
-        known = self.scope.sdk.get(name)
+        """`name` stands for the SDK's `qualname` in the scope the import binds it in (the
+        module's, after `global name`). Bound there to another SDK name already (`import
+        infrar.storage as s` and `import infrar.kv as s`), which of the two a use means depends
+        on the order the code runs in: the name is ambiguous."""
+        scope = self._owner(name)
+        known = scope.sdk.get(name)
         if known is not None and known != qualname:
             table = symbol_table()  # `infrar.storage.errors.X` is `infrar.storage.X`
             same = known in table and qualname in table and table[known] == table[qualname]
             qualname = known if same else _AMBIGUOUS
-        self.scope.sdk[name] = qualname
+        scope.sdk[name] = qualname
 
     def _check_module(self, module: str, node: ast.AST) -> None:
         if module not in self.sdk_modules:

@@ -118,7 +118,7 @@ def bindings(draw: st.DrawFn, taken: set[str], star_allowed: bool) -> Binding:
     cap = CAPS[cap_name]
     free = [a for a in ALIASES if a not in taken]
     alias = draw(st.sampled_from(free)) if free else f"alias_{len(taken)}"
-    style = draw(st.integers(0, 11))
+    style = draw(st.integers(0, 13))
     full = f"infrar.{cap_name}"
     native = f"{NATIVE}.{cap_name}"
     subs = sorted(set(_submodules(cap).values()))
@@ -147,6 +147,15 @@ def bindings(draw: st.DrawFn, taken: set[str], star_allowed: bool) -> Binding:
         sub = draw(st.sampled_from(subs))
         return Binding(cap_name, f"import {full}.{sub}\n", f"import {native}\n", f"{full}.", {},
                        frozenset({"infrar"}), plain=True)
+    if style in (12, 13):  # bound in the module's globals from inside a function
+        n = len(taken)
+        if style == 12:
+            return Binding(cap_name, f"def setup_{n}():\n    global {alias}\n    import {full} as "
+                           f"{alias}\n", f"def setup_{n}():\n    global {alias}\n    import "
+                           f"{native} as {alias}\n", f"{alias}.", {}, frozenset({alias}))
+        return Binding(cap_name, f"def setup_{n}():\n    global infrar\n    import {full}\n",
+                       f"def setup_{n}():\n    global infrar\n    import {native}\n",
+                       f"{full}.", {}, frozenset({"infrar"}), plain=True)
     if style == 6:  # odd spacing and a continuation between module and `import`
         spacing = draw(st.sampled_from([("from  ", "  import "), ("from\t", " \\\n    import "),
                                         ("from ", " import ")]))

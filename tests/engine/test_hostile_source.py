@@ -64,3 +64,18 @@ def test_the_check_hook_reads_a_named_file_that_spells_the_sdk_unusually(tmp_pat
                           timeout=60, check=False)
     assert done.returncode == 2, done.stderr
     assert "app.py:3:5: error:" in done.stderr
+
+
+def test_an_import_under_global_binds_the_sdk_in_the_module() -> None:
+    """`global s` then `import infrar.storage as s` in a function: module-level `s.read` is
+    the SDK, as Python runs it, and a plain `import infrar` there renames the module's loads."""
+    aliased = (b"def setup():\n    global s\n    import infrar.storage as s\n\n\n"
+               b"s.read('photos', 'k')\n")
+    plain = aliased.replace(b"global s", b"global infrar").replace(b" as s", b"").replace(
+        b"s.read", b"infrar.storage.read")
+    for data in (aliased, plain):
+        found = detect_source(data, path="app.py")
+        assert [(u.line, u.resources) for u in found.uses] == [(6, {"bucket": "photos"})]
+        result = transform_source(data, path="app.py")
+        assert result.output == data.replace(b"import infrar.", b"import infrar_native.").replace(
+            b"\ninfrar.storage.read", b"\ninfrar_native.storage.read")
