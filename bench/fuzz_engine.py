@@ -99,6 +99,10 @@ PYTHON_SNIPPETS = [
     "x = " + "(" * 60 + "1" + ")" * 60 + "\n", "x = " + "+".join(["1"] * 300) + "\n",
     "if x:\n" + "".join("    " * i + "if x:\n" for i in range(1, 30)) + "    " * 30 + "pass\n",
     "type X = int\n", "def f[T](x: T) -> T: ...\n", "print(*s.read('b', 'k'))\n",
+    "def setup():\n    global s\n    import infrar.storage as s\n",
+    "def setup():\n    global infrar\n    import infrar.storage\n", "import infrar.kv as s\n",
+    "from infrar.kv import delete\n", "delete('b', 'k')\n", "s.delete('b', 'k')\n",
+    "from infrar.storage \\\r    import read\r",
 ]
 RAW_SNIPPETS = [b"\xff", b"\xc3", b"\xe9t\xe9", b"\xed\xa0\x80", b"\xef\xbb\xbf", b"\x00",
                 b"infr\xaar", b"\xaa"]
