@@ -67,3 +67,11 @@ def test_version_option_prints_the_installed_version() -> None:
     done = subprocess.run([sys.executable, "-c", "from infrar.cli.main import main; main()",
                            "--version"], capture_output=True, text=True, check=True)
     assert done.stdout == f"infrar, version {version('infrar')}\n"
+
+
+def test_the_sdk_reports_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    import infrar
+
+    assert infrar.__version__ == version("infrar")

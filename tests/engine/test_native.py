@@ -28,7 +28,7 @@ from types import ModuleType
 import pytest
 
 import infrar.storage
-from infrar import __version__
+from infrar.engine import native as generator
 from infrar.engine.native import (
     PACKAGE,
     NameTable,
@@ -109,6 +109,8 @@ def test_no_stale_golden_files() -> None:
 def test_the_package_is_identical_across_processes() -> None:
     """Hash randomisation must not reach the package: other seeds, same bytes."""
     script = ("import hashlib, json, sys\n"
+              "from infrar.engine import native\n"
+              f"native.__version__ = {generator.__version__!r}\n"
               "from infrar.engine.native import package_files\n"
               "names = json.loads(sys.argv[1])\n"
               "print(json.dumps({p: {k: hashlib.sha256(v).hexdigest() for k, v in "
@@ -242,7 +244,7 @@ def test_headers_name_the_version_and_the_rules(provider: str) -> None:
     files = {k.rsplit("/", 1)[1]: ast.get_docstring(module_ast(v)) or ""
              for k, v in generated(provider).items()}
     for name, docstring in files.items():
-        assert f"infrar {__version__}" in docstring, name
+        assert f"infrar {generator.__version__}" in docstring, name
         assert provider in docstring.splitlines()[0] or f"the {provider} provider" in docstring
         assert "Do not edit" in docstring, name
     digest = rules_digest(provider, "storage")

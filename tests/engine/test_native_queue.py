@@ -26,7 +26,7 @@ from types import ModuleType
 import pytest
 
 import infrar.queue
-from infrar import __version__
+from infrar.engine import native as generator
 from infrar.engine.native import PACKAGE, NameTable, capability_source, package_files, rules_digest
 
 GOLDEN = Path(__file__).parent / "golden_native_queue"
@@ -190,7 +190,7 @@ def test_runtime_runs_the_same_operations(provider: str) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_headers_name_the_version_and_the_rules(provider: str) -> None:
     docstring = ast.get_docstring(queue_module(provider)) or ""
-    assert f"infrar {__version__}" in docstring and "Do not edit" in docstring
+    assert f"infrar {generator.__version__}" in docstring and "Do not edit" in docstring
     digest = rules_digest(provider, "queue")
     assert f"(rules {digest})" in docstring
     assert f"{provider}/services/queue/" in docstring
