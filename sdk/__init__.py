@@ -1,8 +1,12 @@
 """Infrar: write cloud code once, ship native code for the cloud you choose."""
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 UNKNOWN_VERSION = "0.0.0+unknown"
+
+if TYPE_CHECKING:
+    __version__: str
 
 
 @cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,17 @@ def git_env(home: Path) -> dict[str, str]:
                           "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "INFRAR_"))}
     env.update(GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1")
+    return env
+
+
+def pre_commit_env(base: Path) -> dict[str, str]:
+    """Where pre-commit keeps its store for a session, and what its hook installs see."""
+    env = git_env(base / "home")
+    env.update(PRE_COMMIT_HOME=str(base / "cache"), PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_INPUT="1",
+               # The snapshot has a history of its own; the hook's Infrar must be this version,
+               # as generated files name the version of their generator.
+               SETUPTOOLS_SCM_PRETEND_VERSION=version("infrar"))
     return env
 
 

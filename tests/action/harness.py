@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -181,4 +182,7 @@ def base_environment() -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if p != venv_bin)
+    # The checkout the action installs from is a snapshot with a history of its own: its
+    # Infrar is this version, as generated files name the version of their generator.
+    env["SETUPTOOLS_SCM_PRETEND_VERSION"] = version("infrar")
     return env

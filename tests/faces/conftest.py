@@ -23,7 +23,7 @@ from faces_support import Deliver  # noqa: E402
 from fake_github import FakeGitHub  # noqa: E402
 from openapi_routes import DESCRIPTION, allowed  # noqa: E402
 from precommit_repos import HookRepo  # noqa: E402
-from repo_snapshot import git_env, snapshot  # noqa: E402
+from repo_snapshot import git_env, pre_commit_env, snapshot  # noqa: E402
 
 from infrar.engine.terraform import find_packaged_null_provider, find_packaged_terraform  # noqa: E402
 from infrar.engine.terraform.offline import offline_environment  # noqa: E402
@@ -33,9 +33,7 @@ from infrar.engine.terraform.offline import offline_environment  # noqa: E402
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     """This repository as pre-commit clones a hook repository (tests/hooks/conftest.py)."""
     base = tmp_path_factory.mktemp("pre-commit")
-    env = git_env(base / "home")
-    env.update(PRE_COMMIT_HOME=str(base / "cache"), PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PIP_NO_INPUT="1")
+    env = pre_commit_env(base)  # one store for the session: hooks are built once
     rev = snapshot(base / "infrar", env)
     return HookRepo(base / "infrar", rev, env)
 

@@ -7,16 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 from precommit_repos import HookRepo, UserRepo
-from repo_snapshot import git_env, snapshot
+from repo_snapshot import pre_commit_env, snapshot
 
 
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     base = tmp_path_factory.mktemp("pre-commit")
-    env = git_env(base / "home")
-    # One store for the session: pre-commit builds the hook environment once, on first use.
-    env.update(PRE_COMMIT_HOME=str(base / "cache"), PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PIP_NO_INPUT="1")
+    env = pre_commit_env(base)  # one store for the session: hooks are built once
     rev = snapshot(base / "infrar", env)
     return HookRepo(base / "infrar", rev, env)
 
