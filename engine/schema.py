@@ -89,6 +89,20 @@ def meta_schema_error(doc: YamlDocument) -> tuple[tuple[str | int, ...], str] | 
     return None
 
 
+def _unexpected_key(error: Any) -> tuple[str, ...]:
+    """For a key the schema does not allow, the key itself: its line is the one to show, not
+    the line of the mapping that holds it (line 1 for a top-level key)."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return ()
+    allowed = set(error.schema.get("properties", {}))
+    patterns = list(error.schema.get("patternProperties", {}))
+    import re
+
+    extra = [k for k in error.instance if k not in allowed
+             and not any(re.search(p, str(k)) for p in patterns)]
+    return (extra[0],) if extra else ()
+
+
 def _validate(doc: YamlDocument, schema_name: str) -> list[str]:
     import jsonschema
 
@@ -97,5 +111,6 @@ def _validate(doc: YamlDocument, schema_name: str) -> list[str]:
     found = []
     for error in validator.iter_errors(doc.data):
         where = tuple(error.absolute_path)
-        found.append((doc.line_of(where), format_yaml_path(where), error.message))
+        found.append((doc.line_of(where + _unexpected_key(error)), format_yaml_path(where),
+                      error.message))
     return [f"{doc.path}:{line}: {where}: {message}" for line, where, message in sorted(found)]

@@ -62,3 +62,12 @@ def test_the_check_hook_answers_an_alias_loop_at_once(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert ".infrar.yaml:1: an alias refers to a value that contains it" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_top_level_key_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    path = tmp_path / ".infrar.yaml"
+    path.write_text("version: 1\nproject: photo\nfoo: 1\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert [p.split(": ", 1)[0] for p in error.value.problems] == [f"{path}:3"]
+    assert "'foo' was unexpected" in error.value.problems[0]

@@ -40,7 +40,7 @@ def test_full_configuration_resolves_per_environment(project) -> None:
     ("version: 2\n", ":1: version: 1 was expected"),
     ("project: x\n", ":1: (document): 'version' is a required property"),
     ("version: 1\nproject: Photo App\n", ":2: project: 'Photo App' does not match"),
-    ("version: 1\nregion: eu-west-1\nbogus: 1\n", ":1: (document): Additional properties"),
+    ("version: 1\nregion: eu-west-1\nbogus: 1\n", ":3: (document): Additional properties"),
     ("version: 1\nnaming: '{project}-{name.__class__}'\nproject: p\n", ":2: naming:"),
     ("version: 1\nnaming: '{project}-{environment}'\nproject: p\n", ":2: naming:"),
     ("version: 1\nnaming: '{project}-{name}'\n", ":2: naming: uses {project} but no project"),
