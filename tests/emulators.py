@@ -256,60 +256,20 @@ def gcs_signing_credentials(
     return credentials
 
 
-class AzuriteBlob(Emulator):
-    name = "azurite"
-    probe_path = f"/{AZURITE_ACCOUNT}?comp=list"
+class _Azurite(Emulator):
+    """One of Azurite's services (`service`: blob, queue or table), on a port of its own."""
+
+    service: ClassVar[str]
+    binary: ClassVar[Path]
     account_name = AZURITE_ACCOUNT
     account_key = AZURITE_KEY
     # Either would replace the well-known devstoreaccount1 account or its in-memory database.
     child_env_drop = ("AZURITE_ACCOUNTS", "AZURITE_DB")
 
     def preflight(self) -> None:
-        if not AZURITE_BIN.exists():
+        if not self.binary.exists():
             raise EmulatorError(
-                f"azurite is not installed ({AZURITE_BIN.relative_to(TESTS_DIR.parent)} missing); "
-                "run tests/install-emulators.sh"
-            )
-        if shutil.which("node") is None:
-            raise EmulatorError("azurite needs `node` on PATH")
-
-    def command(self, port: int, workdir: Path) -> list[str]:
-        flags = ["--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
-        where = ["--blobHost", HOST, "--blobPort", str(port), "--location", str(workdir)]
-        return [str(AZURITE_BIN), *where, *flags]
-
-    @property
-    def blob_endpoint(self) -> str:
-        return f"{self.endpoint}/{AZURITE_ACCOUNT}"
-
-    @property
-    def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-            f"AccountKey={AZURITE_KEY};BlobEndpoint={self.blob_endpoint};"
-        )
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
-
-
-AZURITE_QUEUE_BIN = TESTS_DIR / "node_modules" / ".bin" / "azurite-queue"
-
-
-class AzuriteQueue(Emulator):
-    """Azurite's Queue service, on a port of its own."""
-
-    name = "azurite-queue"
-    probe_path = f"/{AZURITE_ACCOUNT}?comp=list"
-    account_name = AZURITE_ACCOUNT
-    account_key = AZURITE_KEY
-    child_env_drop = ("AZURITE_ACCOUNTS", "AZURITE_DB")
-
-    def preflight(self) -> None:
-        if not AZURITE_QUEUE_BIN.exists():
-            raise EmulatorError(
-                f"azurite is not installed ({AZURITE_QUEUE_BIN.relative_to(TESTS_DIR.parent)} "
+                f"azurite is not installed ({self.binary.relative_to(TESTS_DIR.parent)} "
                 "missing); run tests/install-emulators.sh"
             )
         if shutil.which("node") is None:
@@ -317,23 +277,52 @@ class AzuriteQueue(Emulator):
 
     def command(self, port: int, workdir: Path) -> list[str]:
         flags = ["--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
-        where = ["--queueHost", HOST, "--queuePort", str(port), "--location", str(workdir)]
-        return [str(AZURITE_QUEUE_BIN), *where, *flags]
+        where = [f"--{self.service}Host", HOST, f"--{self.service}Port", str(port),
+                 "--location", str(workdir)]
+        return [str(self.binary), *where, *flags]
 
     @property
-    def queue_endpoint(self) -> str:
+    def service_endpoint(self) -> str:
         return f"{self.endpoint}/{AZURITE_ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
         return (
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-            f"AccountKey={AZURITE_KEY};QueueEndpoint={self.queue_endpoint};"
+            f"AccountKey={AZURITE_KEY};"
+            f"{self.service.capitalize()}Endpoint={self.service_endpoint};"
         )
 
     @property
     def env(self) -> dict[str, str]:
         return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+
+class AzuriteBlob(_Azurite):
+    name = "azurite"
+    probe_path = f"/{AZURITE_ACCOUNT}?comp=list"
+    service = "blob"
+    binary = AZURITE_BIN
+
+    @property
+    def blob_endpoint(self) -> str:
+        return self.service_endpoint
+
+
+AZURITE_QUEUE_BIN = TESTS_DIR / "node_modules" / ".bin" / "azurite-queue"
+
+
+class AzuriteQueue(_Azurite):
+    """Azurite's Queue service, on a port of its own."""
+
+    name = "azurite-queue"
+    probe_path = f"/{AZURITE_ACCOUNT}?comp=list"
+    service = "queue"
+    binary = AZURITE_QUEUE_BIN
+
+    @property
+    def queue_endpoint(self) -> str:
+        return self.service_endpoint
 
 
 def pubsub_emulator_script() -> Path | None:
@@ -385,44 +374,18 @@ class PubSubEmulator(Emulator):
 AZURITE_TABLE_BIN = TESTS_DIR / "node_modules" / ".bin" / "azurite-table"
 
 
-class AzuriteTable(Emulator):
+class AzuriteTable(_Azurite):
     """Azurite's Table service, on a port of its own."""
 
     name = "azurite-table"
     # Any answer will do: without a signature the service says 403.
     probe_path = f"/{AZURITE_ACCOUNT}/Tables"
-    account_name = AZURITE_ACCOUNT
-    account_key = AZURITE_KEY
-    child_env_drop = ("AZURITE_ACCOUNTS", "AZURITE_DB")
-
-    def preflight(self) -> None:
-        if not AZURITE_TABLE_BIN.exists():
-            raise EmulatorError(
-                f"azurite is not installed ({AZURITE_TABLE_BIN.relative_to(TESTS_DIR.parent)} "
-                "missing); run tests/install-emulators.sh"
-            )
-        if shutil.which("node") is None:
-            raise EmulatorError("azurite needs `node` on PATH")
-
-    def command(self, port: int, workdir: Path) -> list[str]:
-        flags = ["--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"]
-        where = ["--tableHost", HOST, "--tablePort", str(port), "--location", str(workdir)]
-        return [str(AZURITE_TABLE_BIN), *where, *flags]
+    service = "table"
+    binary = AZURITE_TABLE_BIN
 
     @property
     def table_endpoint(self) -> str:
-        return f"{self.endpoint}/{AZURITE_ACCOUNT}"
-
-    @property
-    def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-            f"AccountKey={AZURITE_KEY};TableEndpoint={self.table_endpoint};"
-        )
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+        return self.service_endpoint
 
 
 def firestore_emulator_jar() -> Path | None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from emulators import EmulatorError, GcsEmulator
+from runner import make_blocker, until_stopped
 
 # gcp-storage-emulator serialises its entire state to indented JSON (the pure-Python encoder)
 # after every write, even in memory, so each write gets slower as objects accumulate: the
@@ -36,7 +37,10 @@ def gcs_emulator() -> Iterator[GcsEmulator]:
         emulator.start()
     except EmulatorError as exc:
         pytest.skip(f"emulator unavailable: {exc}")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from until_stopped(emulator)
+
+
+@pytest.fixture(scope="session")
+def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
+    return make_blocker(tmp_path_factory.mktemp("blocker"))

@@ -22,20 +22,14 @@ Dynamic bucket names come from the environment (`CONFORMANCE_BUCKET`, `CONFORMAN
 
 from __future__ import annotations
 
-import ast
-import difflib
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import runner
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS_DIR = HERE / "programs"
@@ -61,47 +55,14 @@ REQUIREMENTS = {
     "gcp": "google-cloud-storage>=2.10\n",
     "azure": "azure-storage-blob>=12.17\n",
 }
-UPDATE = os.environ.get("INFRAR_UPDATE_GOLDEN") == "1"
-RUN_TIMEOUT = 120
-BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
-# Variables that could point a run at another backend or account than the one under test.
-FOREIGN_VARIABLES = frozenset({
-    "INFRAR_PROVIDER", "INFRAR_LOCAL_ROOT", "INFRAR_PLUGIN_PATH", "INFRAR_ENVIRONMENT",
-    "PYTHONPATH",
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION",
-    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
-    "STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE",
-    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_URL",
-})
+STORAGE_FOREIGN = ("AWS_ENDPOINT_URL_S3", "STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE",
+                   "AZURE_STORAGE_ACCOUNT_URL")
+"""Beside the shared ones: what could point a run at another object store."""
+_clean_env = runner.environment_without(*STORAGE_FOREIGN)
 
 
 def _bucket_name() -> str:
-    return f"conf-{uuid.uuid4().hex[:20]}"
-
-
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_VARIABLES}
-    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1",
-                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
-    env.update(extra)
-    return env
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _run(command: list[str], env: dict[str, str], cwd: Path) -> Run:
-    completed = subprocess.run(command, check=False, capture_output=True, timeout=RUN_TIMEOUT,
-                               env=env, cwd=cwd)
-    return Run(completed.returncode, completed.stdout.decode("utf-8"),
-               completed.stderr.decode("utf-8", "replace"))
+    return runner.fresh_name("conf-", 20)
 
 
 @dataclass
@@ -120,15 +81,15 @@ class Backend:
         chosen = {"archive": self.buckets[2], "missing": self.missing}
         return {placeholder: chosen[role] for placeholder, role in CONSTANT_BUCKETS.items()}
 
-    def run(self, script: Path, *, pythonpath: Path | None = None) -> Run:
+    def run(self, script: Path, *, pythonpath: Path | None = None) -> runner.Run:
         return self.execute([str(script)], script.parent, pythonpath=pythonpath)
 
     def run_package(self, tree: Path, package: str, form: str, *,
-                    pythonpath: Path | None = None) -> Run:
+                    pythonpath: Path | None = None) -> runner.Run:
         arguments = ["-m", f"{package}.main"] if form == "module" else [f"run_{package}.py"]
         return self.execute(arguments, tree, pythonpath=pythonpath)
 
-    def execute(self, arguments: list[str], cwd: Path, *, pythonpath: Path | None) -> Run:
+    def execute(self, arguments: list[str], cwd: Path, *, pythonpath: Path | None) -> runner.Run:
         env = _clean_env({
             **self.env,
             "INFRAR_PROVIDER": self.provider,
@@ -136,9 +97,7 @@ class Backend:
             "CONFORMANCE_BUCKET_2": self.buckets[1],
             "CONFORMANCE_MISSING_BUCKET": self.missing,
         })
-        if pythonpath is not None:
-            env["PYTHONPATH"] = str(pythonpath)
-        return _run([sys.executable, *arguments], env, cwd)
+        return runner.run_python(arguments, env, cwd, pythonpath=pythonpath)
 
 
 def _copy_package(package: str, destination: Path, backend: Backend) -> Path:
@@ -227,46 +186,14 @@ def gcs_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
-    folder = tmp_path_factory.mktemp("blocker")
-    (folder / "infrar").mkdir()
-    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
-    return folder
-
-
-def _infrar_command() -> list[str]:
-    script = Path(sys.executable).with_name("infrar")
-    found = str(script) if script.exists() else shutil.which("infrar")
-    if found is None:
-        pytest.fail("the `infrar` command is not installed next to the test interpreter")
-    return [found]
-
-
 def _transform(source: Path, provider: str, out: Path) -> Path:
-    completed = _run([*_infrar_command(), "transform", "--provider", provider, "--out", str(out),
-                      str(source)], _clean_env({}), out.parent)
-    assert completed.returncode == 0, completed.stderr
-    return out / provider
-
-
-class _Memo(dict):  # type: ignore[type-arg]
-    """A dict that computes a missing entry once, on first use."""
-
-    def __init__(self, compute: Callable[[str], object]) -> None:
-        super().__init__()
-        self.compute = compute
-
-    def __missing__(self, key: str) -> object:
-        value = self[key] = self.compute(key)
-        return value
+    return runner.transform(source, provider, out, _clean_env({}))
 
 
 @pytest.fixture(scope="session")
 def transformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Provider -> the folder `infrar transform --provider P --out` wrote the programs to."""
-    return _Memo(lambda provider: _transform(
+    return runner.Memo(lambda provider: _transform(
         PROGRAMS_DIR, provider, tmp_path_factory.mktemp(f"transformed-{provider}") / "out"))
 
 
@@ -286,13 +213,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    return _Memo(compute)
-
-
-def _imported_modules(script: Path) -> set[str]:
-    tree = ast.parse(script.read_bytes())
-    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return runner.Memo(compute)
 
 
 def _assert_native_tree(source: Path, tree: Path, provider: str) -> None:
@@ -303,42 +224,14 @@ def _assert_native_tree(source: Path, tree: Path, provider: str) -> None:
     written = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
     assert written == expected, sorted(written ^ expected)
     for module in sorted(modules):
-        imported = {m for m in _imported_modules(tree / module) if m.split(".")[0] == "infrar"}
+        imported = runner.infrar_imports(tree / module)
         assert not imported, f"{module} still imports {sorted(imported)}"
     assert (tree / "requirements.infrar.txt").read_text() == REQUIREMENTS[provider]
 
 
-def _name_table(tree: Path) -> object:
-    """The NAMES literal of the generated `infrar_native/resources.py`."""
-    module = ast.parse((tree / "infrar_native" / "resources.py").read_bytes())
-    for stmt in module.body:
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
-                and stmt.target.id == "NAMES" and stmt.value is not None:
-            return ast.literal_eval(stmt.value)
-    raise AssertionError("resources.py has no NAMES table")
-
-
-def _assert_same(expected: str, result: Run, label: str) -> None:
-    assert result.returncode == 0, f"{label} failed:\n{result.stderr}\n{result.stdout}"
-    if result.stdout != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(True), result.stdout.splitlines(True),
-            fromfile="local SDK", tofile=label))
-        pytest.fail(f"{label} differs from the local SDK transcript:\n{diff}", pytrace=False)
-
-
 @pytest.mark.parametrize("program", PROGRAMS + PACKAGES)
 def test_reference_transcript_is_pinned(program: str, reference: dict[str, str]) -> None:
-    transcript = reference[program]
-    pinned = TRANSCRIPTS_DIR / f"{program}.txt"
-    if UPDATE:
-        TRANSCRIPTS_DIR.mkdir(exist_ok=True)
-        pinned.write_text(transcript, encoding="utf-8")
-    assert pinned.exists(), f"{pinned.name} is missing; generate it with INFRAR_UPDATE_GOLDEN=1"
-    assert transcript == pinned.read_text(encoding="utf-8"), (
-        f"the local SDK no longer prints {pinned.name}; if intended, regenerate it with "
-        "INFRAR_UPDATE_GOLDEN=1 and review the diff")
-    lines = transcript.splitlines()
+    lines = runner.assert_pinned(reference[program], TRANSCRIPTS_DIR / f"{program}.txt")
     assert len(lines) >= 20
     assert not [line for line in lines if "raises" in line and not line.endswith(": True")]
 
@@ -362,7 +255,7 @@ def test_package_layout(package: str) -> None:
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_sdk(program: str, backend: Backend, reference: dict[str, str]) -> None:
     result = backend.run(PROGRAMS_DIR / f"{program}.py")
-    _assert_same(reference[program], result, f"SDK on {backend.provider}")
+    runner.assert_same(reference[program], result, f"SDK on {backend.provider}")
 
 
 @pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
@@ -370,9 +263,8 @@ def test_sdk(program: str, backend: Backend, reference: dict[str, str]) -> None:
 def test_transformed(program: str, backend: Backend, reference: dict[str, str],
                      transformed: dict[str, Path], blocker: Path) -> None:
     script = transformed[backend.provider] / f"{program}.py"
-    assert not {m for m in _imported_modules(script) if m.split(".")[0] == "infrar"}
-    result = backend.run(script, pythonpath=blocker)
-    _assert_same(reference[program], result, f"transformed for {backend.provider}")
+    runner.assert_transformed_prints(reference[program], script, backend.run, blocker,
+                                     f"transformed for {backend.provider}")
 
 
 @pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
@@ -382,7 +274,7 @@ def test_package_sdk(package: str, form: str, backend: Backend, reference: dict[
                      tmp_path: Path) -> None:
     tree = _copy_package(package, tmp_path / "tree", backend)
     result = backend.run_package(tree, package, form)
-    _assert_same(reference[package], result, f"SDK on {backend.provider}, {form}")
+    runner.assert_same(reference[package], result, f"SDK on {backend.provider}, {form}")
 
 
 @pytest.mark.parametrize("backend", PROVIDERS, indirect=True)
@@ -397,9 +289,9 @@ def test_package_transformed(package: str, form: str, backend: Backend,
     # physical name. Names from the environment are not in the table: they pass through.
     text = "".join(p.read_text("utf-8") for p in sorted(source.rglob("*.py")))
     constants = {name: name for name in backend.constants.values() if f'"{name}"' in text}
-    assert _name_table(tree) == {"default": {"bucket": constants}}
+    assert runner.name_table(tree) == {"default": {"bucket": constants}}
     result = backend.run_package(tree, package, form, pythonpath=blocker)
-    _assert_same(reference[package], result, f"transformed for {backend.provider}, {form}")
+    runner.assert_same(reference[package], result, f"transformed for {backend.provider}, {form}")
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -413,7 +305,7 @@ def test_blocker_blocks(blocker: Path, tmp_path: Path) -> None:
     backend = _local(tmp_path)
     blocked = backend.run(script, pythonpath=blocker)
     assert blocked.returncode != 0
-    assert BLOCKER_MESSAGE in blocked.stderr
+    assert runner.BLOCKER_MESSAGE in blocked.stderr
     assert "imported" not in blocked.stdout
     free = backend.run(script)
     assert (free.returncode, free.stdout) == (0, "imported\n"), free.stderr
@@ -426,39 +318,29 @@ def test_blocker_blocks_packages(package: str, form: str, blocker: Path, tmp_pat
     tree = _copy_package(package, tmp_path / "tree", backend)
     blocked = backend.run_package(tree, package, form, pythonpath=blocker)
     assert blocked.returncode != 0
-    assert BLOCKER_MESSAGE in blocked.stderr
+    assert runner.BLOCKER_MESSAGE in blocked.stderr
 
 
 def test_sdk_imports_no_third_party_module(tmp_path: Path) -> None:
-    check = (
-        "import sys\n"
-        "import infrar.storage\n"
-        "from infrar.storage import ObjectInfo, StorageError, upload\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "print(sorted(loaded & {'boto3', 'botocore', 'google', 'azure', 'jinja2', 'yaml'}))\n"
-    )
+    imports = ("import infrar.storage\n"
+               "from infrar.storage import ObjectInfo, StorageError, upload\n")
     for provider in PROVIDERS:
-        result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
-                      tmp_path)
-        assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+        runner.assert_loads_no_third_party(imports, _clean_env({"INFRAR_PROVIDER": provider}),
+                                           tmp_path)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
-                                                          blocker: Path) -> None:
-    """Clients are created on first use: importing needs no credentials, endpoint or region."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "handler.py").write_text(
+LAZY_MODULE = ("handler", "handle", (
         "from infrar.storage import ObjectNotFoundError, read, write\n\n\n"
         "def handle(key):\n"
         "    try:\n"
         "        return read('uploads', key)\n"
         "    except ObjectNotFoundError:\n"
         "        write('uploads', key, b'')\n"
-        "        return b''\n")
-    out = _transform(source, provider, tmp_path / "out")
-    env = _clean_env({"PYTHONPATH": str(blocker)})
-    result = _run([sys.executable, "-c", "import handler; print(callable(handler.handle))"],
-                  env, out)
-    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+        "        return b''\n"))
+"""A storage module whose clients are made on first use, and its function."""
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
+                                                          blocker: Path) -> None:
+    runner.assert_imports_unconfigured(LAZY_MODULE, provider, tmp_path, blocker, _clean_env)

@@ -15,14 +15,8 @@ test: the emulators are shared by parallel tests.
 
 from __future__ import annotations
 
-import ast
-import difflib
 import http.client
 import json
-import os
-import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import runner
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS_DIR = HERE / "kv_programs"
@@ -47,48 +42,16 @@ REGISTRY = "infrar_tables"
 """The Firestore collection whose documents say which tables exist (see the gcp rules)."""
 PAGE = 1000
 """Keys a page holds on Table Storage and Firestore; `listing` puts more than that."""
-UPDATE = os.environ.get("INFRAR_UPDATE_GOLDEN") == "1"
 RUN_TIMEOUT = 180
-BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
-# Variables that could point a run at another backend or account than the one under test.
-FOREIGN_VARIABLES = frozenset({
-    "INFRAR_PROVIDER", "INFRAR_LOCAL_ROOT", "INFRAR_PLUGIN_PATH", "INFRAR_ENVIRONMENT",
-    "PYTHONPATH",
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION",
-    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
-    "FIRESTORE_EMULATOR_HOST", "FIRESTORE_DATABASE",
-    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_TABLES_ACCOUNT_URL",
-})
+# Beside the shared ones: what could point a run at another table service.
+_clean_env = runner.environment_without(
+    "AWS_ENDPOINT_URL_DYNAMODB", "FIRESTORE_EMULATOR_HOST", "FIRESTORE_DATABASE",
+    "AZURE_TABLES_ACCOUNT_URL")
 
 
 def _table_name() -> str:
     # A hyphen, so that Azure's name (without it) differs from the portable one.
-    return f"kv-{uuid.uuid4().hex[:16]}"
-
-
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_VARIABLES}
-    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1",
-                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
-    env.update(extra)
-    return env
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _run(command: list[str], env: dict[str, str], cwd: Path) -> Run:
-    completed = subprocess.run(command, check=False, capture_output=True, timeout=RUN_TIMEOUT,
-                               env=env, cwd=cwd)
-    return Run(completed.returncode, completed.stdout.decode("utf-8"),
-               completed.stderr.decode("utf-8", "replace"))
+    return runner.fresh_name("kv-", 16)
 
 
 @dataclass
@@ -103,16 +66,15 @@ class Backend:
     table: str = field(default_factory=_table_name)
     missing: str = field(default_factory=_table_name)
 
-    def run(self, script: Path, *, pythonpath: Path | None = None) -> Run:
+    def run(self, script: Path, *, pythonpath: Path | None = None) -> runner.Run:
         env = _clean_env({
             **self.env,
             "INFRAR_PROVIDER": self.provider,
             "CONFORMANCE_TABLE": self.table,
             "CONFORMANCE_MISSING_TABLE": self.missing,
         })
-        if pythonpath is not None:
-            env["PYTHONPATH"] = str(pythonpath)
-        return _run([sys.executable, str(script)], env, script.parent)
+        return runner.run_python([str(script)], env, script.parent, pythonpath=pythonpath,
+                          timeout=RUN_TIMEOUT)
 
 
 def _local(folder: Path) -> Backend:
@@ -207,75 +169,22 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return {"aws": _aws, "gcp": _gcp, "azure": _azure}[provider](request)
 
 
-@pytest.fixture(scope="session")
-def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
-    folder = tmp_path_factory.mktemp("blocker")
-    (folder / "infrar").mkdir()
-    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
-    return folder
-
-
-def _infrar_command() -> list[str]:
-    script = Path(sys.executable).with_name("infrar")
-    found = str(script) if script.exists() else shutil.which("infrar")
-    if found is None:
-        pytest.fail("the `infrar` command is not installed next to the test interpreter")
-    return [found]
-
-
 def _transform(source: Path, provider: str, out: Path) -> Path:
-    completed = _run([*_infrar_command(), "transform", "--provider", provider, "--out", str(out),
-                      str(source)], _clean_env({}), out.parent)
-    assert completed.returncode == 0, completed.stderr
-    return out / provider
-
-
-class _Memo(dict):  # type: ignore[type-arg]
-    """A dict that computes a missing entry once, on first use."""
-
-    def __init__(self, compute: Callable[[str], object]) -> None:
-        super().__init__()
-        self.compute = compute
-
-    def __missing__(self, key: str) -> object:
-        value = self[key] = self.compute(key)
-        return value
+    return runner.transform(source, provider, out, _clean_env({}), timeout=RUN_TIMEOUT)
 
 
 @pytest.fixture(scope="session")
 def transformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Provider -> the folder `infrar transform --provider P --out` wrote the programs to."""
-    return _Memo(lambda provider: _transform(
-        PROGRAMS_DIR, provider, tmp_path_factory.mktemp(f"kv-transformed-{provider}") / "out"))
+    return runner.transformed_programs(PROGRAMS_DIR, tmp_path_factory, "kv-transformed",
+                                _clean_env({}), timeout=RUN_TIMEOUT)
 
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Program -> what the SDK prints on the local backend: every run must print the same."""
-
-    def compute(name: str) -> str:
-        result = _local(tmp_path_factory.mktemp(f"kv-reference-{name}")).run(
-            PROGRAMS_DIR / f"{name}.py")
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    return _Memo(compute)
-
-
-def _imported_modules(script: Path) -> set[str]:
-    tree = ast.parse(script.read_bytes())
-    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-
-
-def _assert_same(expected: str, result: Run, label: str) -> None:
-    assert result.returncode == 0, f"{label} failed:\n{result.stderr}\n{result.stdout}"
-    if result.stdout != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(True), result.stdout.splitlines(True),
-            fromfile="local SDK", tofile=label))
-        pytest.fail(f"{label} differs from the local SDK transcript:\n{diff}", pytrace=False)
+    return runner.reference_transcripts(lambda name: _local(
+        tmp_path_factory.mktemp(f"kv-reference-{name}")).run(PROGRAMS_DIR / f"{name}.py"))
 
 
 def _assert_paged(program: str, backend: Backend) -> None:
@@ -287,16 +196,7 @@ def _assert_paged(program: str, backend: Backend) -> None:
 
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_reference_transcript_is_pinned(program: str, reference: dict[str, str]) -> None:
-    transcript = reference[program]
-    pinned = TRANSCRIPTS_DIR / f"{program}.txt"
-    if UPDATE:
-        TRANSCRIPTS_DIR.mkdir(exist_ok=True)
-        pinned.write_text(transcript, encoding="utf-8")
-    assert pinned.exists(), f"{pinned.name} is missing; generate it with INFRAR_UPDATE_GOLDEN=1"
-    assert transcript == pinned.read_text(encoding="utf-8"), (
-        f"the local SDK no longer prints {pinned.name}; if intended, regenerate it with "
-        "INFRAR_UPDATE_GOLDEN=1 and review the diff")
-    lines = transcript.splitlines()
+    lines = runner.assert_pinned(reference[program], TRANSCRIPTS_DIR / f"{program}.txt")
     assert len(lines) >= 20
     assert not [line for line in lines if "raises" in line and not line.endswith(": True")]
     assert not [line for line in lines if line.endswith(": False")]
@@ -310,7 +210,7 @@ def test_every_transcript_has_a_program() -> None:
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_sdk(program: str, backend: Backend, reference: dict[str, str]) -> None:
     result = backend.run(PROGRAMS_DIR / f"{program}.py")
-    _assert_same(reference[program], result, f"SDK on {backend.provider}")
+    runner.assert_same(reference[program], result, f"SDK on {backend.provider}")
     _assert_paged(program, backend)
 
 
@@ -319,9 +219,8 @@ def test_sdk(program: str, backend: Backend, reference: dict[str, str]) -> None:
 def test_transformed(program: str, backend: Backend, reference: dict[str, str],
                      transformed: dict[str, Path], blocker: Path) -> None:
     script = transformed[backend.provider] / f"{program}.py"
-    assert not {m for m in _imported_modules(script) if m.split(".")[0] == "infrar"}
-    result = backend.run(script, pythonpath=blocker)
-    _assert_same(reference[program], result, f"transformed for {backend.provider}")
+    runner.assert_transformed_prints(reference[program], script, backend.run, blocker,
+                                     f"transformed for {backend.provider}")
     _assert_paged(program, backend)
 
 
@@ -332,7 +231,7 @@ def test_transformed_programs_tree(provider: str, transformed: dict[str, Path]) 
     written = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
     assert written == modules | set(NATIVE_PACKAGE)
     for module in sorted(modules):
-        imported = {m for m in _imported_modules(tree / module) if m.split(".")[0] == "infrar"}
+        imported = runner.infrar_imports(tree / module)
         assert not imported, f"{module} still imports {sorted(imported)}"
         assert "from infrar_native.kv import" in (tree / module).read_text(encoding="utf-8")
     assert (tree / "requirements.infrar.txt").read_text() == REQUIREMENTS[provider]
@@ -354,44 +253,33 @@ def test_blocker_blocks(blocker: Path, tmp_path: Path) -> None:
     script.write_text("import infrar.kv\nprint('imported')\n")
     backend = _local(tmp_path)
     blocked = backend.run(script, pythonpath=blocker)
-    assert blocked.returncode != 0 and BLOCKER_MESSAGE in blocked.stderr
+    assert blocked.returncode != 0 and runner.BLOCKER_MESSAGE in blocked.stderr
     free = backend.run(script)
     assert (free.returncode, free.stdout) == (0, "imported\n"), free.stderr
 
 
 def test_sdk_imports_no_third_party_module(tmp_path: Path) -> None:
-    check = (
-        "import sys\n"
-        "import infrar.kv\n"
-        "from infrar.kv import KVError, get, put\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "print(sorted(loaded & {'boto3', 'botocore', 'google', 'azure', 'jinja2', 'yaml'}))\n"
-    )
+    imports = "import infrar.kv\nfrom infrar.kv import KVError, get, put\n"
     for provider in PROVIDERS:
-        result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
-                      tmp_path)
-        assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+        runner.assert_loads_no_third_party(imports, _clean_env({"INFRAR_PROVIDER": provider}),
+                                           tmp_path)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
-                                                          blocker: Path) -> None:
-    """Clients are created on first use: importing needs no credentials, endpoint or region."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "handler.py").write_text(
+LAZY_MODULE = ("handler", "handle", (
         "from infrar.kv import KeyNotFoundError, get, put\n\n\n"
         "def handle(key):\n"
         "    try:\n"
         "        return get('sessions', key)\n"
         "    except KeyNotFoundError:\n"
         "        put('sessions', key, {})\n"
-        "        return {}\n")
-    out = _transform(source, provider, tmp_path / "out")
-    env = _clean_env({"PYTHONPATH": str(blocker)})
-    result = _run([sys.executable, "-c", "import handler; print(callable(handler.handle))"],
-                  env, out)
-    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+        "        return {}\n"))
+"""A kv module whose clients are made on first use, and its function."""
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
+                                                          blocker: Path) -> None:
+    runner.assert_imports_unconfigured(LAZY_MODULE, provider, tmp_path, blocker, _clean_env)
 
 
 FIRESTORE_CHECK = """\

@@ -14,27 +14,16 @@ fresh for each test: emulators are shared by the tests of a worker.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import runner
 from pubsub_fake import FakePubSub
-from test_conformance import (
-    BLOCKER_MESSAGE,
-    Run,
-    _assert_same,
-    _clean_env,
-    _imported_modules,
-    _infrar_command,
-    _Memo,
-    _run,
-)
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS_DIR = HERE / "queue_programs"
@@ -51,21 +40,16 @@ REQUIREMENTS = {
 }
 NATIVE_PACKAGE = {"infrar_native/__init__.py", "infrar_native/resources.py",
                   "infrar_native/queue.py"}
-UPDATE = os.environ.get("INFRAR_UPDATE_GOLDEN") == "1"
-# Beside test_conformance's: what could point a run at another Pub/Sub.
+# What could point a run at another Pub/Sub; those, those of the storage tests and the shared
+# ones are dropped from the runs' environment.
 FOREIGN = ("PUBSUB_EMULATOR_HOST", "PUBSUB_PROJECT_ID")
+_env = runner.environment_without(
+    "AWS_ENDPOINT_URL_S3", "STORAGE_EMULATOR_HOST", "API_ENDPOINT_OVERRIDE",
+    "AZURE_STORAGE_ACCOUNT_URL", *FOREIGN)
 
 
 def _queue_name() -> str:
-    return f"conf-{uuid.uuid4().hex[:20]}"
-
-
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = _clean_env({})
-    for name in FOREIGN:
-        env.pop(name, None)
-    env.update(extra)
-    return env
+    return runner.fresh_name("conf-", 20)
 
 
 @dataclass
@@ -88,12 +72,11 @@ class Backend:
         return PROVIDER.get(self.name, self.name)
 
     def run(self, script: Path, *, pythonpath: Path | None = None,
-            arguments: tuple[str, ...] = ()) -> Run:
+            arguments: tuple[str, ...] = ()) -> runner.Run:
         env = _env({**self.env, "INFRAR_PROVIDER": self.provider,
                     "CONFORMANCE_QUEUE": self.queue, "CONFORMANCE_MISSING_QUEUE": self.missing})
-        if pythonpath is not None:
-            env["PYTHONPATH"] = str(pythonpath)
-        return _run([sys.executable, str(script), *arguments], env, script.parent)
+        return runner.run_python([str(script), *arguments], env, script.parent,
+                                 pythonpath=pythonpath)
 
 
 def _local(folder: Path) -> Backend:
@@ -148,11 +131,7 @@ def _gcp_fake(request: pytest.FixtureRequest) -> Backend:
 
 @pytest.fixture
 def fake_pubsub() -> Iterator[FakePubSub]:
-    fake = FakePubSub().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from runner.until_stopped(FakePubSub().start())
 
 
 @pytest.fixture
@@ -164,39 +143,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 
 @pytest.fixture(scope="session")
-def queue_blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
-    folder = tmp_path_factory.mktemp("queue-blocker")
-    (folder / "infrar").mkdir()
-    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
-    return folder
-
-
-def _transform(source: Path, provider: str, out: Path) -> Path:
-    completed = _run([*_infrar_command(), "transform", "--provider", provider, "--out", str(out),
-                      str(source)], _env({}), out.parent)
-    assert completed.returncode == 0, completed.stderr
-    return out / provider
-
-
-@pytest.fixture(scope="session")
 def queue_transformed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Provider -> the folder `infrar transform --provider P --out` wrote the programs to."""
-    return _Memo(lambda provider: _transform(
-        PROGRAMS_DIR, provider, tmp_path_factory.mktemp(f"queue-{provider}") / "out"))
+    return runner.transformed_programs(PROGRAMS_DIR, tmp_path_factory, "queue", _env({}))
 
 
 @pytest.fixture(scope="session")
 def queue_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Program -> what the SDK prints on the local backend: every run must print the same."""
-
-    def compute(program: str) -> str:
-        result = _local(tmp_path_factory.mktemp(f"queue-reference-{program}")).run(
-            PROGRAMS_DIR / f"{program}.py")
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    return _Memo(compute)
+    return runner.reference_transcripts(lambda program: _local(
+        tmp_path_factory.mktemp(f"queue-reference-{program}")).run(PROGRAMS_DIR / f"{program}.py"))
 
 
 # --- the transcripts --------------------------------------------------------------------------
@@ -204,15 +160,7 @@ def queue_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_reference_transcript_is_pinned(program: str, queue_reference: dict[str, str]) -> None:
     transcript = queue_reference[program]
-    pinned = TRANSCRIPTS_DIR / f"{program}.txt"
-    if UPDATE:
-        TRANSCRIPTS_DIR.mkdir(exist_ok=True)
-        pinned.write_text(transcript, encoding="utf-8")
-    assert pinned.exists(), f"{pinned.name} is missing; generate it with INFRAR_UPDATE_GOLDEN=1"
-    assert transcript == pinned.read_text(encoding="utf-8"), (
-        f"the local SDK no longer prints {pinned.name}; if intended, regenerate it with "
-        "INFRAR_UPDATE_GOLDEN=1 and review the diff")
-    lines = transcript.splitlines()
+    lines = runner.assert_pinned(transcript, TRANSCRIPTS_DIR / f"{program}.txt")
     assert len(lines) >= 15
     assert not [line for line in lines if "raises" in line and not line.endswith(": True")]
     assert "accepted" not in transcript
@@ -226,7 +174,7 @@ def test_every_transcript_has_a_program() -> None:
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_sdk(program: str, backend: Backend, queue_reference: dict[str, str]) -> None:
     result = backend.run(PROGRAMS_DIR / f"{program}.py")
-    _assert_same(queue_reference[program], result, f"SDK on {backend.name}")
+    runner.assert_same(queue_reference[program], result, f"SDK on {backend.name}")
     if backend.fake is not None:
         _assert_pubsub_requests(program, backend)
 
@@ -234,11 +182,10 @@ def test_sdk(program: str, backend: Backend, queue_reference: dict[str, str]) ->
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_transformed(program: str, backend: Backend, queue_reference: dict[str, str],
-                     queue_transformed: dict[str, Path], queue_blocker: Path) -> None:
+                     queue_transformed: dict[str, Path], blocker: Path) -> None:
     script = queue_transformed[backend.provider] / f"{program}.py"
-    assert not {m for m in _imported_modules(script) if m.split(".")[0] == "infrar"}
-    result = backend.run(script, pythonpath=queue_blocker)
-    _assert_same(queue_reference[program], result, f"transformed for {backend.name}")
+    runner.assert_transformed_prints(queue_reference[program], script, backend.run, blocker,
+                                     f"transformed for {backend.name}")
     if backend.fake is not None:
         _assert_pubsub_requests(program, backend)
 
@@ -412,23 +359,12 @@ def test_local_receivers_in_parallel_never_share_a_message(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("provider", ("local", "aws", "gcp", "azure"))
 def test_sdk_imports_no_third_party_module(provider: str, tmp_path: Path) -> None:
-    check = ("import sys\n"
-             "import infrar.queue\n"
-             "from infrar.queue import Message, QueueError, send\n"
-             "loaded = {m.split('.')[0] for m in sys.modules}\n"
-             "print(sorted(loaded & {'boto3', 'botocore', 'google', 'grpc', 'azure', 'jinja2',"
-             " 'yaml'}))\n")
-    result = _run([sys.executable, "-c", check], _env({"INFRAR_PROVIDER": provider}), tmp_path)
-    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+    imports = "import infrar.queue\nfrom infrar.queue import Message, QueueError, send\n"
+    runner.assert_loads_no_third_party(imports, _env({"INFRAR_PROVIDER": provider}), tmp_path,
+                                       (*runner.THIRD_PARTY, "grpc"))
 
 
-@pytest.mark.parametrize("provider", ("local", "aws", "gcp", "azure"))
-def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
-                                                          queue_blocker: Path) -> None:
-    """Clients are created on first use: importing needs no credentials, endpoint or project."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "worker.py").write_text(
+LAZY_MODULE = ("worker", "work", (
         "from infrar.queue import QueueNotFoundError, ack, receive\n\n\n"
         "def work():\n"
         "    try:\n"
@@ -436,8 +372,11 @@ def test_transformed_module_imports_without_configuration(provider: str, tmp_pat
         "            ack('jobs', message)\n"
         "    except QueueNotFoundError:\n"
         "        return False\n"
-        "    return True\n")
-    out = _transform(source, provider, tmp_path / "out")
-    result = _run([sys.executable, "-c", "import worker; print(callable(worker.work))"],
-                  _env({"PYTHONPATH": str(queue_blocker)}), out)
-    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+        "    return True\n"))
+"""A queue module whose clients are made on first use, and its function."""
+
+
+@pytest.mark.parametrize("provider", ("local", "aws", "gcp", "azure"))
+def test_transformed_module_imports_without_configuration(provider: str, tmp_path: Path,
+                                                          blocker: Path) -> None:
+    runner.assert_imports_unconfigured(LAZY_MODULE, provider, tmp_path, blocker, _env)

@@ -18,21 +18,16 @@ would: on Key Vault, which has no secret without a value, there is nothing to ma
 
 from __future__ import annotations
 
-import ast
 import base64
-import difflib
 import json
-import os
 import secrets
-import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import runner
 from secrets_fakes import KeyVaultFake, SecretManagerFake, self_signed_certificate
 from secrets_fakes import service_account_key as make_service_account_key
 
@@ -55,9 +50,6 @@ REQUIREMENTS = {
 GCP_PROJECT = "test-project"
 _KEY_PAIR = make_service_account_key()
 """A throwaway service-account key file's content, and the public key the fake checks with."""
-UPDATE = os.environ.get("INFRAR_UPDATE_GOLDEN") == "1"
-RUN_TIMEOUT = 120
-BLOCKER_MESSAGE = "infrar is blocked: transformed code must not import it"
 # Prefixes and names that could point a run at another backend, account or trust store.
 FOREIGN_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "CLOUDSDK_", "IDENTITY_", "MSI_", "INFRAR_")
 FOREIGN_VARIABLES = frozenset({
@@ -84,27 +76,7 @@ CALLS: list[tuple[str, str, str | None]] = [
 ]
 
 
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(FOREIGN_PREFIXES) and k not in FOREIGN_VARIABLES}
-    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1",
-                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
-    env.update(extra)
-    return env
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _run(command: list[str], env: dict[str, str], cwd: Path) -> Run:
-    completed = subprocess.run(command, check=False, capture_output=True, timeout=RUN_TIMEOUT,
-                               env=env, cwd=cwd)
-    return Run(completed.returncode, completed.stdout.decode("utf-8"),
-               completed.stderr.decode("utf-8", "replace"))
+_clean_env = runner.environment_without(*FOREIGN_VARIABLES, prefixes=FOREIGN_PREFIXES)
 
 
 @dataclass
@@ -132,7 +104,7 @@ class Backend:
         target.write_text(text, encoding="utf-8")
         return target
 
-    def run(self, script: Path, *, pythonpath: Path | None = None) -> Run:
+    def run(self, script: Path, *, pythonpath: Path | None = None) -> runner.Run:
         env = _clean_env({
             **self.env,
             "INFRAR_PROVIDER": self.provider,
@@ -141,11 +113,9 @@ class Backend:
             "CONFORMANCE_CANARY": self.canary,
             "CONFORMANCE_MISSING_SECRET": self.names["missing"],
         })
-        if pythonpath is not None:
-            env["PYTHONPATH"] = str(pythonpath)
         if self.fake is not None:
             self.fake.take_requests()
-        return _run([sys.executable, str(script)], env, script.parent)
+        return runner.run_python([str(script)], env, script.parent, pythonpath=pythonpath)
 
     def calls(self) -> list[tuple[str, str, str | None]]:
         """CALLS with this backend's names, values and version IDs."""
@@ -239,30 +209,13 @@ def service_account_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def secret_manager_fake() -> Iterator[SecretManagerFake]:
-    fake = SecretManagerFake(GCP_PROJECT, _KEY_PAIR[1]).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from runner.until_stopped(SecretManagerFake(GCP_PROJECT, _KEY_PAIR[1]).start())
 
 
 @pytest.fixture(scope="module")
 def key_vault_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyVaultFake]:
     certificate, key = self_signed_certificate(tmp_path_factory.mktemp("vault-tls"))
-    fake = KeyVaultFake(certificate, key).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture(scope="module")
-def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose `infrar` package refuses to import; first on PYTHONPATH, it hides ours."""
-    folder = tmp_path_factory.mktemp("blocker")
-    (folder / "infrar").mkdir()
-    (folder / "infrar" / "__init__.py").write_text(f"raise ImportError({BLOCKER_MESSAGE!r})\n")
-    return folder
+    yield from runner.until_stopped(KeyVaultFake(certificate, key).start())
 
 
 @pytest.fixture(scope="module")
@@ -279,29 +232,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> str:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _infrar() -> str:
-    script = Path(sys.executable).with_name("infrar")
-    found = str(script) if script.exists() else shutil.which("infrar")
-    if found is None:
-        pytest.fail("the `infrar` command is not installed next to the test interpreter")
-    return found
-
-
 def _transform(source: Path, provider: str, out: Path) -> Path:
-    completed = _run([_infrar(), "transform", "--provider", provider, "--out", str(out),
-                      str(source)], _clean_env({}), out.parent)
-    assert completed.returncode == 0, completed.stderr
-    return out / provider
+    return runner.transform(source, provider, out, _clean_env({}))
 
 
-def _assert_same(expected: str, result: Run, label: str, backend: Backend) -> None:
-    assert result.returncode == 0, f"{label} failed:\n{result.stderr}\n{result.stdout}"
+def _assert_same(expected: str, result: runner.Run, label: str, backend: Backend) -> None:
     assert backend.canary not in result.stdout + result.stderr, f"{label} showed the value"
-    if result.stdout != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(True), result.stdout.splitlines(True),
-            fromfile="local SDK", tofile=label))
-        pytest.fail(f"{label} differs from the local SDK transcript:\n{diff}", pytrace=False)
+    runner.assert_same(expected, result, label)
 
 
 def _b64(value: str) -> str:
@@ -341,28 +278,11 @@ def _assert_requests(backend: Backend) -> None:
         assert request.query["api-version"], request
 
 
-def _name_table(tree: Path) -> object:
-    module = ast.parse((tree / "infrar_native" / "resources.py").read_bytes())
-    for stmt in module.body:
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
-                and stmt.target.id == "NAMES" and stmt.value is not None:
-            return ast.literal_eval(stmt.value)
-    raise AssertionError("resources.py has no NAMES table")
-
-
 # --- tests -----------------------------------------------------------------------------------
 
 
 def test_reference_transcript_is_pinned(reference: str) -> None:
-    if UPDATE:
-        TRANSCRIPT.parent.mkdir(exist_ok=True)
-        TRANSCRIPT.write_text(reference, encoding="utf-8")
-    assert TRANSCRIPT.exists(), f"{TRANSCRIPT.name} is missing; generate it with " \
-                                "INFRAR_UPDATE_GOLDEN=1"
-    assert reference == TRANSCRIPT.read_text(encoding="utf-8"), (
-        "the local SDK no longer prints the pinned transcript; if intended, regenerate it with "
-        "INFRAR_UPDATE_GOLDEN=1 and review the diff")
-    lines = reference.splitlines()
+    lines = runner.assert_pinned(reference, TRANSCRIPT)
     assert len(lines) >= 30
     assert not [line for line in lines if " raises " in line and ": True (" not in line]
 
@@ -387,7 +307,7 @@ def test_transformed(backend: Backend, reference: str, blocker: Path, tmp_path: 
     # The constants are known names (with no .infrar.yaml each is its own physical name); the
     # names from the environment pass through as they are.
     constants = {backend.names[role]: backend.names[role] for role in PLACEHOLDERS.values()}
-    assert _name_table(tree) == {"default": {"secret": constants}}
+    assert runner.name_table(tree) == {"default": {"secret": constants}}
     result = backend.run(tree / f"{PROGRAM}.py", pythonpath=blocker)
     _assert_same(reference, result, f"transformed for {backend.provider}", backend)
     _assert_requests(backend)
@@ -450,7 +370,7 @@ def test_debug_logs_never_show_the_value(backend: Backend, tmp_path: Path) -> No
     script.write_text(DEBUG_LOGGING)
     env = _clean_env({**backend.env, "INFRAR_PROVIDER": backend.provider,
                       "CONFORMANCE_CANARY": backend.canary})
-    result = _run([sys.executable, str(script), backend.names["api"]], env, tmp_path)
+    result = runner.run_python([str(script), backend.names["api"]], env, tmp_path)
     assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
     if backend.provider != "local":
         assert result.stderr.count("\n") > 5, "the libraries logged nothing: the test shows nothing"
@@ -462,15 +382,10 @@ def test_debug_logs_never_show_the_value(backend: Backend, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_sdk_imports_no_third_party_module(provider: str, tmp_path: Path) -> None:
-    check = (
-        "import sys\n"
-        "from infrar.secrets import SecretNotFoundError, SecretsError, get_secret, set_secret\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "print(sorted(loaded & {'boto3', 'botocore', 'google', 'azure', 'jinja2', 'yaml'}))\n"
-    )
-    result = _run([sys.executable, "-c", check], _clean_env({"INFRAR_PROVIDER": provider}),
-                  tmp_path)
-    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+    imports = ("from infrar.secrets import SecretNotFoundError, SecretsError, get_secret, "
+               "set_secret\n")
+    runner.assert_loads_no_third_party(imports, _clean_env({"INFRAR_PROVIDER": provider}),
+                                       tmp_path)
 
 
 SET_UNDEPLOYED = """\
@@ -490,8 +405,7 @@ def test_set_on_a_secret_that_was_never_deployed(backend: Backend, tmp_path: Pat
     """Where Terraform makes the secrets, writing to another name finds none; Key Vault has no
     empty secrets for Terraform to make, so there the first write creates it (documented)."""
     env = _clean_env({**backend.env, "INFRAR_PROVIDER": backend.provider})
-    result = _run([sys.executable, "-c", SET_UNDEPLOYED, backend.names["missing"]], env,
-                  tmp_path)
+    result = runner.run_python(["-c", SET_UNDEPLOYED, backend.names["missing"]], env, tmp_path)
     expected = "created: value\n" if backend.provider == "azure" else "SecretNotFoundError\n"
     assert (result.returncode, result.stdout) == (0, expected), result.stderr
     if backend.fake is not None:
