@@ -66,9 +66,10 @@ def checkout(*, url: str, sha: str, dest: Path, token: str) -> Checkout:
     return Checkout(repo, dest, head)
 
 
-def commit_all(work: Checkout, *, message: str) -> str:
+def commit_all(work: Checkout, *, message: str, generated: tuple[str, ...] = ()) -> str:
     """Commit the whole tree on top of the source commit, deterministically: the same input
-    gives the same commit id, so a retried job pushes nothing new."""
+    gives the same commit id, so a retried job pushes nothing new. The `generated` folders are
+    committed even where the repository's .gitignore leaves them out (`.infrar/` often is)."""
     source = work.repo.head.commit
     stamp = f"{source.committed_date} +0000"
     env = {"GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
@@ -76,6 +77,9 @@ def commit_all(work: Checkout, *, message: str) -> str:
            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
     with work.repo.git.custom_environment(**env):
         work.repo.git.add("--all")
+        present = [path for path in generated if (work.root / path).exists()]
+        if present:
+            work.repo.git.add("--all", "--force", "--", *present)
         work.repo.git.commit("--allow-empty", "--no-verify", "--no-gpg-sign", "-q",
                              "-m", f"{message}\n\n{TRAILER}: {work.head_sha}\n")
     return work.repo.head.commit.hexsha

@@ -110,7 +110,8 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
     commit = None
     if len(generated) == len(outcomes) and not any(g.errors for g in generated.values()):
         commit = gitops.commit_all(work, message=f"infrar: native code and Terraform for "
-                                                 f"{render.short(pr.head_sha)}")
+                                                 f"{render.short(pr.head_sha)}",
+                                   generated=(BUILD_DIR, GENERATED_DIR))
         gitops.push_branch(work, branch=branch, token=ctx.token())
         for name, outcome in outcomes.items():
             _plan_environment(ctx, request, outcome, generated[name],

@@ -279,3 +279,19 @@ def test_a_later_push_leaves_no_stale_build_files(fake: FakeGitHub, deliver: Del
             "infrar_native/__init__.py", "infrar_native/resources.py",
             "infrar_native/storage.py", "requirements.infrar.txt", "src/app.py",
             "src/helpers.py")]
+
+
+def test_the_bot_branch_carries_the_trees_where_the_repository_ignores_infrar(
+        fake: FakeGitHub, deliver: Deliver) -> None:
+    # The docs tell users to ignore .infrar/ (local state); the bot branch must still carry
+    # what Infrar generated there.
+    fake.create_repo(REPO, {**BASE_FILES, ".infrar.yaml": TWO_CLOUDS,
+                            ".gitignore": ".infrar/\n"})
+    pull = fake.open_pull(REPO, "feature", {"src/photos/__init__.py": "",
+                                            "src/photos/thumbs.py": THUMBS_PY})
+    deliver("pull_request", payloads.pull_request(fake, REPO, pull, "opened"))
+
+    assert fake.git.has_file(REPO, BRANCH, ".infrar/build/local/infrar_native/storage.py")
+    assert fake.git.has_file(REPO, BRANCH, ".infrar/build/aws/photos/thumbs.py")
+    for environment in ("production", "staging"):
+        assert fake.git.has_file(REPO, BRANCH, f".infrar/terraform/{environment}/main.tf")
