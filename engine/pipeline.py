@@ -93,6 +93,7 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
             if _in_scope(f, workspace, exclude) and _in_scope(f, None, configured)]
     result = PipelineResult(targets=targets)
     problems = _workspace_problems(roots, tree, kept, workspace, config)
+    result.scan.diagnostics += problems
     if any(p.severity == "error" for p in problems):
         result.diagnostics = problems
         return result
@@ -105,7 +106,7 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
                                        context=tree.context(file))
         if transformed.diagnostics or transformed.capabilities or transformed.changed:
             result.files[file.relative.as_posix()] = transformed
-    diagnostics = set(result.scan.diagnostics) | set(problems)
+    diagnostics = set(result.scan.diagnostics)
     diagnostics.update(d for r in result.files.values() for d in r.diagnostics)
     for name, target in targets.items():
         inventory = _inventory(result.scan.uses, target, diagnostics)

@@ -15,7 +15,7 @@ from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import write_tree
 from infrar.engine.infra import hcl
 from infrar.engine.infra.catalog import TEMPLATES, ProviderPlugin, Service, Variable, load_plugin
-from infrar.engine.infra.inventory import Inventory, Resource, Scan, build_inventory, scan_paths
+from infrar.engine.infra.inventory import Inventory, Resource, Scan, build_inventory
 from infrar.engine.naming import DEFAULT_PATTERN, Naming
 from infrar.engine.templates import render_infra
 
@@ -48,8 +48,12 @@ class Generation:
 
 def generate_paths(paths: list[Path], *, target: Target, project_dir: str = ".",
                    environ: Mapping[str, str] | None = None) -> Generation:
-    scan = scan_paths(paths, root=target.config.root)
-    return generate(scan, target=target, project_dir=project_dir, environ=environ)
+    """Through the same pipeline as a transform, so generation reads exactly the files a
+    transform would (the workspace rule included)."""
+    from infrar.engine.pipeline import run_pipeline
+
+    found = run_pipeline(paths, config=target.config, targets={}, build=False)
+    return generate(found.scan, target=target, project_dir=project_dir, environ=environ)
 
 
 def generate(scan: Scan, *, target: Target, project_dir: str = ".",

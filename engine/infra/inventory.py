@@ -4,9 +4,7 @@ the operations used on it require (from each operation's `permissions` in rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from infrar.engine.capabilities import load_capability
 from infrar.engine.detect import Use
@@ -59,23 +57,6 @@ class Scan:
 
     uses: list[tuple[Use, str]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-
-
-def scan_paths(paths: Iterable[Path], *, root: Path | None = None) -> Scan:
-    """Paths are recorded relative to `root` (the project folder) when they are inside it, so
-    that names derived from them do not depend on which paths were named."""
-    from infrar.engine.tree import SourceTree
-
-    scan = Scan()
-    base = root.resolve() if root else None
-    for file, found in SourceTree(paths, base=root).detect():
-        relative = file.relative.as_posix()
-        resolved = file.path.resolve()
-        if base is not None and resolved.is_relative_to(base):
-            relative = resolved.relative_to(base).as_posix()
-        scan.uses += [(use, relative) for use in found.uses]
-        scan.diagnostics += found.diagnostics
-    return scan
 
 
 def dynamic_variable(param: str, relative: str, line: int, col: int) -> str:

@@ -57,3 +57,18 @@ def test_two_files_landing_on_one_path_are_refused(tmp_path: Path) -> None:
     [problem] = result.errors
     assert (problem.path, problem.code) == ("worker/app.py", "path-collision")
     assert "as api/app.py does" in problem.message
+
+
+def test_generation_reads_what_a_transform_reads(tmp_path: Path) -> None:
+    from infrar.engine.config import resolve_target
+    from infrar.engine.infra.generate import generate_paths
+
+    root = _project(tmp_path, "version: 1\n")
+    (tmp_path / "elsewhere.py").write_text("from infrar.storage import read\nread('secret', 'k')\n")
+    (root / "app.py").write_text(SDK)
+    (root / "link.py").symlink_to(tmp_path / "elsewhere.py")
+    config = load_config(root / ".infrar.yaml")
+    result = generate_paths([root], target=resolve_target(config))
+    assert result.ok
+    assert [r.key for r in result.inventory.resources] == ["photos"]
+    assert [(w.path, w.code) for w in result.warnings] == [("link.py", "symlink")]
