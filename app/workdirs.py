@@ -1,8 +1,8 @@
-"""Work folders: each App process checks out, plans and applies under a folder of its own,
-named `<host>-<pid>` in the `work` folder of INFRAR_DATA_DIR, removed when a job ends. A process killed mid-job
-(kill -9, a crash, a lost machine) leaves its folder behind, holding a checkout and an opened
-plan archive (resource names, variable values) in clear; the next App process to start on the
-same host removes the folders of processes that no longer run."""
+"""Work folders: each App process checks out, plans and applies under a folder of its own, named
+`<host>-<pid>` in the `work` folder of INFRAR_DATA_DIR, removed when a job ends. A process
+killed mid-job (kill -9, a crash, a lost machine) leaves its folder behind, holding a checkout
+and an opened plan archive (resource names, variable values) in clear; the next App process to
+start on the same host removes the folders of processes that no longer run."""
 
 from __future__ import annotations
 
