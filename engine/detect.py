@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from infrar.engine.analysis import ReExport, read_module
+from infrar.engine.analysis import ParsedModule, ReExport, read_module
 from infrar.engine.constants import ImportedConstant, ModuleNames, module_names, resolve
 from infrar.engine.diagnostics import Diagnostic
 from infrar.engine.source import MARKER
@@ -44,8 +44,14 @@ class ModuleContext:
 
 def detect_source(data: bytes, *, path: str, context: ModuleContext | None = None) -> Detection:
     context = context or ModuleContext()
-    found = Detection()
     module = read_module(data, path, context.reexport, markers=context.markers)
+    return detect_module(module, path=path, context=context)
+
+
+def detect_module(module: ParsedModule | None, *, path: str, context: ModuleContext
+                  ) -> Detection:
+    """The SDK uses of a module already read (None: one that cannot use the SDK)."""
+    found = Detection()
     if module is None:
         return found
     found.diagnostics += module.diagnostics

@@ -17,7 +17,7 @@ from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.infra.catalog import load_plugin
 from infrar.engine.infra.inventory import Inventory, Scan, build_inventory
 from infrar.engine.native import NameTable, package_files, requirements
-from infrar.engine.transform import FileResult, transform_source
+from infrar.engine.transform import FileResult, transform_module
 from infrar.engine.tree import SourceTree, TreeFile
 
 REQUIREMENTS_FILE = "requirements.infrar.txt"
@@ -102,8 +102,8 @@ def run_pipeline(roots: list[Path], *, config: ProjectConfig, targets: dict[str,
         relative = _scan_path(file, base)
         result.scan.uses += [(use, relative) for use in detection.uses]
         result.scan.diagnostics += detection.diagnostics
-        transformed = transform_source(tree.data(file), path=tree.shown(file),
-                                       context=tree.context(file))
+        transformed = transform_module(tree.parsed(file), tree.data(file),
+                                       path=tree.shown(file))
         if transformed.diagnostics or transformed.capabilities or transformed.changed:
             result.files[file.relative.as_posix()] = transformed
     diagnostics = set(result.scan.diagnostics)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infrar.engine.analysis import Analysis, read_module
+from infrar.engine.analysis import Analysis, ParsedModule, read_module
 from infrar.engine.capabilities import PACKAGE as SDK_PACKAGE
 from infrar.engine.capabilities import module_names, symbol_table
 from infrar.engine.detect import ModuleContext
@@ -72,8 +72,13 @@ def native_module(qualname: str) -> str:
 
 def transform_source(data: bytes, *, path: str, context: ModuleContext | None = None
                      ) -> FileResult:
-    result = FileResult(path=path, original=data)
     module = read_module(data, path, context.reexport if context else None)
+    return transform_module(module, data, path=path)
+
+
+def transform_module(module: ParsedModule | None, data: bytes, *, path: str) -> FileResult:
+    """The transformation of a module already read from `data` (None: one without the SDK)."""
+    result = FileResult(path=path, original=data)
     if module is None:
         return result
     result.diagnostics += module.diagnostics

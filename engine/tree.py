@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from infrar.engine.analysis import read_module
+from infrar.engine.analysis import ParsedModule, read_module
 from infrar.engine.constants import ModuleNames, module_names
-from infrar.engine.detect import Detection, ModuleContext, detect_source
+from infrar.engine.detect import Detection, ModuleContext, detect_module
 from infrar.engine.files import python_files
 from infrar.engine.source import MARKER, mentions
 
@@ -51,6 +51,7 @@ class SourceTree:
         self._exports: dict[Path, dict[str, str]] = {}
         self._busy: set[Path] = set()
         self._markers: list[bytes] | None = None
+        self._parsed: dict[Path, ParsedModule | None] = {}
 
     def data(self, file: TreeFile) -> bytes:
         if file.path not in self._data:
@@ -78,14 +79,26 @@ class SourceTree:
         found = []
         for file in self.files if files is None else files:
             data = self.data(file)
-            detection = detect_source(data, path=self.shown(file),
-                                      context=self.context(file, markers))
+            context = self.context(file, markers)
+            module = read_module(data, self.shown(file), context.reexport,
+                                 markers=context.markers)
+            if mentions(data):
+                self._parsed[file.path] = module
+            detection = detect_module(module, path=self.shown(file), context=context)
             if not mentions(data) and any(d.code in UNREADABLE for d in detection.diagnostics):
                 # Parsed only because it names a re-exporting module ("restore" holds "store");
                 # a file Python cannot read either imports nothing from it.
                 detection = Detection()
             found.append((file, detection))
         return found
+
+    def parsed(self, file: TreeFile) -> ParsedModule | None:
+        """The module as `detect` read it, when it mentions the SDK (a transform needs no
+        other): each file is parsed and analysed once."""
+        if file.path not in self._parsed and mentions(self.data(file)):
+            self._parsed[file.path] = read_module(self.data(file), self.shown(file),
+                                                  self.context(file).reexport)
+        return self._parsed.get(file.path)
 
     def shown(self, file: TreeFile) -> str:
         """The file's path as diagnostics show it."""
