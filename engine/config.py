@@ -39,6 +39,50 @@ class EnvironmentConfig:
     backend: dict[str, str] = field(default_factory=dict)
     apply_on_merge: bool = False
     apply_requirements: tuple[str, ...] = ()
+    policy_owners: tuple[str, ...] = ()
+    """GitHub logins or `org/team` slugs who may approve a plan that fails a policy."""
+
+
+@dataclass(frozen=True)
+class PolicySkip:
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    checkov: bool = True
+    skips: tuple[PolicySkip, ...] = ()
+    custom: str | None = None
+    """Folder of checkov custom policies (YAML), relative to the configuration file."""
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    schedule: str | None = None
+    """Cron expression (UTC) for the App's drift checks; None: no scheduled checks."""
+
+
+SERVICE_KINDS = ("http", "worker", "schedule")
+DEFAULT_PORT = 8080
+DEFAULT_HEALTH = "/"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One program of the project: what starts it, and how it runs."""
+
+    name: str
+    kind: str
+    entry: str | None = None
+    """`module:attribute`: a WSGI/ASGI application (http) or a function to call."""
+    command: tuple[str, ...] = ()
+    port: int = DEFAULT_PORT
+    health: str = DEFAULT_HEALTH
+    public: bool = False
+    schedule: str | None = None
+    paths: tuple[str, ...] = ()
+    """Where its code lives, when not the project's paths."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +96,9 @@ class ProjectConfig:
     naming: str | None = None
     backend: dict[str, str] = field(default_factory=dict)
     environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    services: dict[str, ServiceConfig] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -97,7 +144,8 @@ def load_config(path: Path) -> ProjectConfig:
         raise ConfigError([str(exc)]) from None
     problems = schema_errors(doc, "infrar-config") if doc.data is not None else [
         f"{path}:1: (document): the file is empty; it needs at least `version: 1`"]
-    problems += _placeholder_problems(doc) if not problems else []
+    if not problems:
+        problems += _placeholder_problems(doc) + _drift_problems(doc) + _service_problems(doc)
     if problems:
         raise ConfigError(problems)
     return _parse(path, doc.data)
@@ -111,6 +159,53 @@ def _placeholder_problems(doc: YamlDocument) -> list[str]:
     return []
 
 
+def cron_problem(expression: str) -> str | None:
+    """Why `expression` is not a five-field cron expression, or None."""
+    from croniter import croniter
+
+    if croniter.is_valid(expression) and len(expression.split()) == 5:
+        return None
+    return f"{expression!r} is not a cron expression (minute hour day-of-month month weekday)"
+
+
+def _drift_problems(doc: YamlDocument) -> list[str]:
+    schedule = (doc.data.get("drift") or {}).get("schedule")
+    why = cron_problem(schedule) if schedule else None
+    if not why:
+        return []
+    return [f"{doc.path}:{doc.line_of(('drift', 'schedule'))}: drift.schedule: {why}"]
+
+
+_HTTP_ONLY = ("port", "health", "public")
+
+
+def _service_problems(doc: YamlDocument) -> list[str]:
+    """What the schema cannot say clearly: how a service starts, and the keys of its kind."""
+    found = []
+    for name, raw in (doc.data.get("services") or {}).items():
+        for key, message in _service_mistakes(raw):
+            where = ("services", name, key) if key in raw else ("services", name)
+            found.append(f"{doc.path}:{doc.line_of(where)}: services.{name}"
+                         f"{'.' + key if key in raw else ''}: {message}")
+    return found
+
+
+def _service_mistakes(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    kind, mistakes = raw.get("kind"), []
+    if ("entry" in raw) == ("command" in raw):
+        mistakes.append(("command", "give exactly one of `entry` (module:attribute) and "
+                                    "`command`"))
+    if kind == "schedule" and "schedule" not in raw:
+        mistakes.append(("kind", "a `schedule` service needs `schedule` (a cron expression)"))
+    if "schedule" in raw and (why := cron_problem(raw["schedule"])):
+        mistakes.append(("schedule", why))
+    if kind != "schedule" and "schedule" in raw:
+        mistakes.append(("schedule", f"only `schedule` services have a schedule, not `{kind}`"))
+    mistakes += [(key, f"only `http` services have `{key}`, not `{kind}`")
+                 for key in _HTTP_ONLY if kind != "http" and key in raw]
+    return mistakes
+
+
 def _parse(path: Path, data: dict[str, Any]) -> ProjectConfig:
     environments = {
         name: EnvironmentConfig(
@@ -120,9 +215,11 @@ def _parse(path: Path, data: dict[str, Any]) -> ProjectConfig:
             backend=dict(raw.get("backend", {})),
             apply_on_merge=bool(raw.get("apply_on_merge", False)),
             apply_requirements=tuple(raw.get("apply_requirements", ())),
+            policy_owners=tuple(raw.get("policy_owners", ())),
         )
         for name, raw in (data.get("environments") or {}).items()
     }
+    policy = data.get("policy") or {}
     return ProjectConfig(
         path=path,
         project=data.get("project"),
@@ -133,6 +230,28 @@ def _parse(path: Path, data: dict[str, Any]) -> ProjectConfig:
         naming=data.get("naming"),
         backend=dict(data.get("backend", {})),
         environments=environments,
+        policy=PolicyConfig(
+            checkov=bool(policy.get("checkov", True)),
+            skips=tuple(PolicySkip(s["id"], s["reason"]) for s in policy.get("skip", ())),
+            custom=policy.get("custom"),
+        ),
+        drift=DriftConfig(schedule=(data.get("drift") or {}).get("schedule")),
+        services={name: _service(name, raw)
+                  for name, raw in (data.get("services") or {}).items()},
+    )
+
+
+def _service(name: str, raw: dict[str, Any]) -> ServiceConfig:
+    return ServiceConfig(
+        name=name,
+        kind=raw["kind"],
+        entry=raw.get("entry"),
+        command=tuple(raw.get("command", ())),
+        port=int(raw.get("port", DEFAULT_PORT)),
+        health=raw.get("health", DEFAULT_HEALTH),
+        public=bool(raw.get("public", False)),
+        schedule=raw.get("schedule"),
+        paths=tuple(raw.get("paths", ())),
     )
 
 
