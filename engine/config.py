@@ -76,6 +76,8 @@ class ServiceConfig:
     kind: str
     entry: str | None = None
     """`module:attribute`: a WSGI/ASGI application (http) or a function to call."""
+    interface: str = "wsgi"
+    """How an http `entry` is served: `wsgi` or `asgi`."""
     command: tuple[str, ...] = ()
     port: int = DEFAULT_PORT
     health: str = DEFAULT_HEALTH
@@ -176,7 +178,7 @@ def _drift_problems(doc: YamlDocument) -> list[str]:
     return [f"{doc.path}:{doc.line_of(('drift', 'schedule'))}: drift.schedule: {why}"]
 
 
-_HTTP_ONLY = ("port", "health", "public")
+_HTTP_ONLY = ("port", "health", "public", "interface")
 
 
 def _service_problems(doc: YamlDocument) -> list[str]:
@@ -246,6 +248,7 @@ def _service(name: str, raw: dict[str, Any]) -> ServiceConfig:
         name=name,
         kind=raw["kind"],
         entry=raw.get("entry"),
+        interface=raw.get("interface", "wsgi"),
         command=tuple(raw.get("command", ())),
         port=int(raw.get("port", DEFAULT_PORT)),
         health=raw.get("health", DEFAULT_HEALTH),

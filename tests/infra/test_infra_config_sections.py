@@ -28,6 +28,7 @@ services:
   api:
     kind: http
     entry: photos.web:app
+    interface: asgi
     port: 8000
     health: /healthz
     public: true
@@ -57,8 +58,8 @@ def test_sections_are_parsed_into_settings(tmp_path) -> None:
         PolicySkip("CKV_AWS_18", "access logs are kept by the organisation's trail"),)
     assert config.environments["prod"].policy_owners == ("alice", "acme/security")
     api, resize, nightly = (config.services[n] for n in ("api", "resize", "nightly"))
-    assert (api.kind, api.entry, api.port, api.health, api.public) == (
-        "http", "photos.web:app", 8000, "/healthz", True)
+    assert (api.kind, api.entry, api.interface, api.port, api.health, api.public) == (
+        "http", "photos.web:app", "asgi", 8000, "/healthz", True)
     assert resize.command == ("python", "-m", "photos.worker") and resize.entry is None
     assert (nightly.schedule, nightly.paths) == ("30 2 * * *", ("photos/jobs.py",))
 
@@ -69,7 +70,7 @@ def test_defaults_keep_today_behaviour(tmp_path) -> None:
     config = load(path)
     assert config.drift.schedule is None and config.policy.checkov and not config.policy.skips
     web = config.services["web"]
-    assert (web.port, web.health, web.public) == (8080, "/", False)
+    assert (web.port, web.health, web.public, web.interface) == (8080, "/", False, "wsgi")
 
 
 @pytest.mark.parametrize(("text", "expected"), [
