@@ -8,8 +8,9 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ CONFIG_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 LOCK_FILE = ".terraform.lock.hcl"
 
 _DEFAULT_ENV = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+
+# Called with each line (no newline) Terraform prints, stdout and stderr alike, secrets
+# redacted as in the result, while the command runs. It runs on a reader thread; an
+# exception it raises stops further calls and never the command.
+OutputCallback = Callable[[str], None]
 
 
 class TerraformError(RuntimeError):
@@ -131,13 +137,22 @@ def init(
     binary: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     secrets: Iterable[str] = (),
+    on_output: OutputCallback | None = None,
 ) -> InitResult:
     args = ["init", "-input=false", "-no-color"]
     if upgrade:
         args.append("-upgrade")
     if not backend:
         args.append("-backend=false")
-    result = _run(args, cwd=workdir, env=env, binary=binary, timeout=timeout, secrets=secrets)
+    result = _run(
+        args,
+        cwd=workdir,
+        env=env,
+        binary=binary,
+        timeout=timeout,
+        secrets=secrets,
+        on_output=on_output,
+    )
     return InitResult(Path(workdir), result.stdout, result.duration_s)
 
 
@@ -150,6 +165,7 @@ def plan(
     binary: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     secrets: Iterable[str] = (),
+    on_output: OutputCallback | None = None,
 ) -> PlanResult:
     """Plan into `plan_file` and record, beside it, the digest `apply` will insist on."""
     workdir, plan_file = Path(workdir), Path(plan_file).resolve()
@@ -160,7 +176,14 @@ def plan(
     args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
     args += [f"-var-file={Path(f).resolve()}" for f in var_files]
     result = _run(
-        args, cwd=workdir, env=env, binary=binary, timeout=timeout, secrets=secrets, ok=(0, 2)
+        args,
+        cwd=workdir,
+        env=env,
+        binary=binary,
+        timeout=timeout,
+        secrets=secrets,
+        ok=(0, 2),
+        on_output=on_output,
     )
     digest = compute_digest(workdir, plan_file=plan_file)
     _write_digest(digest_file, digest)
@@ -201,6 +224,7 @@ def apply(
     binary: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     secrets: Iterable[str] = (),
+    on_output: OutputCallback | None = None,
 ) -> ApplyResult:
     """Apply exactly the saved plan, after checking nothing changed since it was made."""
     workdir, plan_file = Path(workdir), Path(plan_file).resolve()
@@ -208,7 +232,15 @@ def apply(
     # Apply a private copy of the verified bytes, so the file cannot change after the check.
     with _private_copy(plan_bytes, directory=plan_file.parent) as frozen:
         args = ["apply", "-input=false", "-no-color", str(frozen)]
-        result = _run(args, cwd=workdir, env=env, binary=binary, timeout=timeout, secrets=secrets)
+        result = _run(
+            args,
+            cwd=workdir,
+            env=env,
+            binary=binary,
+            timeout=timeout,
+            secrets=secrets,
+            on_output=on_output,
+        )
     return ApplyResult(workdir, plan_file, result.stdout, result.duration_s)
 
 
@@ -333,13 +365,17 @@ def _run(
     secrets: Iterable[str] = (),
     ok: tuple[int, ...] | None = (0,),
     redact_stdout: bool = True,
+    on_output: OutputCallback | None = None,
 ) -> CommandResult:
     command = args[0]
     run_env = {**_DEFAULT_ENV, **os.environ, **(env or {})}
     executable = binary or find_binary(env=run_env)
     scrub = [*secrets, *secrets_from_env(run_env)]
+    on_line = None if on_output is None else _redacting(on_output, scrub)
     started = time.monotonic()
-    code, out, err = _communicate([str(executable), *args], cwd=cwd, env=run_env, timeout=timeout)
+    code, out, err = _communicate(
+        [str(executable), *args], cwd=cwd, env=run_env, timeout=timeout, on_line=on_line
+    )
     duration = time.monotonic() - started
     err = redact(err, scrub)
     out = redact(out, scrub) if redact_stdout else out
@@ -350,10 +386,24 @@ def _run(
     return CommandResult(command, tuple(args), code, out, err, duration)
 
 
+def _redacting(on_output: OutputCallback, scrub: list[str]) -> OutputCallback:
+    def on_line(line: str) -> None:
+        on_output(redact(line, scrub))
+
+    return on_line
+
+
 def _communicate(
-    argv: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    on_line: OutputCallback | None = None,
 ) -> tuple[int | None, str, str]:
     """Exit code (None on timeout), stdout, stderr."""
+    if on_line is not None:
+        return _communicate_lines(argv, cwd=cwd, env=env, timeout=timeout, on_line=on_line)
     with subprocess.Popen(
         argv,
         cwd=cwd,
@@ -376,6 +426,74 @@ def _communicate(
                 proc.kill()
                 out, err = proc.communicate()
             return None, out, err
+
+
+def _communicate_lines(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    on_line: OutputCallback,
+) -> tuple[int | None, str, str]:
+    """As `_communicate`, handing each line to `on_line` as it arrives."""
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as proc:
+        sink = _LineSink(on_line)
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            threading.Thread(target=sink.drain, args=(stream, collected), daemon=True)
+            for stream, collected in ((proc.stdout, sink.stdout), (proc.stderr, sink.stderr))
+        ]
+        for reader in readers:
+            reader.start()
+        code: int | None
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _interrupt(proc)
+            try:
+                proc.wait(timeout=INTERRUPT_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            code = None
+        for reader in readers:
+            reader.join()
+        return code, "".join(sink.stdout), "".join(sink.stderr)
+
+
+class _LineSink:
+    """Collects a process's output while passing each line on, until the callback fails."""
+
+    def __init__(self, on_line: OutputCallback):
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._on_line: OutputCallback | None = on_line
+        self._lock = threading.Lock()
+
+    def drain(self, stream: Any, collected: list[str]) -> None:
+        for line in stream:
+            collected.append(line)
+            self._pass_on(line.rstrip("\r\n"))
+
+    def _pass_on(self, line: str) -> None:
+        with self._lock:
+            if self._on_line is None:
+                return
+            try:
+                self._on_line(line)
+            except Exception:
+                self._on_line = None
 
 
 def _interrupt(proc: subprocess.Popen[str]) -> None:
