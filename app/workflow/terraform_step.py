@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infrar.engine import terraform as tf
-from infrar.engine.terraform.runner import StalePlanError, digest_path
+from infrar.engine.terraform.runner import OutputCallback, StalePlanError, digest_path
 
 PLAN_FILE = "infrar.tfplan"
 STATE_FILE = "terraform.tfstate"
@@ -40,12 +40,14 @@ class Applied:
 
 def plan_directory(config_dir: Path, *, workdir: Path, state: bytes | None,
                    env: Mapping[str, str], secrets: list[str],
-                   cost_of: Callable[[Mapping[str, Any]], str] | None = None) -> PlannedArchive:
+                   cost_of: Callable[[Mapping[str, Any]], str] | None = None,
+                   on_output: OutputCallback | None = None) -> PlannedArchive:
     shutil.copytree(config_dir, workdir, dirs_exist_ok=True)
     if state is not None:
         (workdir / STATE_FILE).write_bytes(state)
-    tf.init(workdir, env=env, secrets=secrets)
-    result = tf.plan(workdir, plan_file=workdir / PLAN_FILE, env=env, secrets=secrets)
+    tf.init(workdir, env=env, secrets=secrets, on_output=on_output)
+    result = tf.plan(workdir, plan_file=workdir / PLAN_FILE, env=env, secrets=secrets,
+                     on_output=on_output)
     shown = tf.show_json(result.plan_file, workdir=workdir, env=env)
     cost = cost_of(shown) if cost_of else None
     return PlannedArchive(result.digest.sha256, _archive(workdir), tf.summarize_plan(shown),
@@ -53,15 +55,17 @@ def plan_directory(config_dir: Path, *, workdir: Path, state: bytes | None,
 
 
 def apply_archive(archive: bytes, *, expected_digest: str, workdir: Path,
-                  state: bytes | None, env: Mapping[str, str], secrets: list[str]) -> Applied:
+                  state: bytes | None, env: Mapping[str, str], secrets: list[str],
+                  on_output: OutputCallback | None = None) -> Applied:
     _extract(archive, workdir)
     if state is not None:
         (workdir / STATE_FILE).write_bytes(state)
     recorded = _recorded_digest(workdir / PLAN_FILE)
     if recorded != expected_digest:
         raise StalePlanError("the stored plan is not the plan that was reviewed; plan again")
-    tf.init(workdir, env=env, secrets=secrets)
-    result = tf.apply(workdir, plan_file=workdir / PLAN_FILE, env=env, secrets=secrets)
+    tf.init(workdir, env=env, secrets=secrets, on_output=on_output)
+    result = tf.apply(workdir, plan_file=workdir / PLAN_FILE, env=env, secrets=secrets,
+                      on_output=on_output)
     state_file = workdir / STATE_FILE
     return Applied(result.output, state_file.read_bytes() if state_file.is_file() else None)
 
