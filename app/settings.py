@@ -30,6 +30,8 @@ class Settings:
     requeue_seconds: float = 60.0
     github_write_interval: float = 1.0
     bot_branch_prefix: str = "infrar/pr-"
+    plan_workers: int = 2
+    """How many Terraform plans (projects x environments) one job runs at once."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -66,6 +68,7 @@ class Settings:
             lease_seconds=float(env.get("INFRAR_LEASE_SECONDS", "") or 90),
             requeue_seconds=float(env.get("INFRAR_REQUEUE_SECONDS", "") or 60),
             github_write_interval=float(env.get("INFRAR_GITHUB_WRITE_INTERVAL", "") or 1.0),
+            plan_workers=max(1, int(env.get("INFRAR_PLAN_WORKERS", "") or 2)),
         )
 
 
