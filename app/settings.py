@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_WEB_URL = "https://github.com"
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -32,6 +33,14 @@ class Settings:
     bot_branch_prefix: str = "infrar/pr-"
     plan_workers: int = 2
     """How many Terraform plans (projects x environments) one job runs at once."""
+    github_client_id: str = ""
+    """The App's OAuth client id and secret: sign-in to the dashboard (docs/dashboard.md)."""
+    github_client_secret: str = field(default="", repr=False)
+    web_url: str = DEFAULT_WEB_URL
+    session_key: bytes = field(default=b"", repr=False)
+    """Signs dashboard sessions; empty: derived from the webhook secret."""
+    cookie_secure: bool = True
+    access_recheck_seconds: float = 300.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -69,10 +78,17 @@ class Settings:
             requeue_seconds=float(env.get("INFRAR_REQUEUE_SECONDS", "") or 60),
             github_write_interval=float(env.get("INFRAR_GITHUB_WRITE_INTERVAL", "") or 1.0),
             plan_workers=max(1, int(env.get("INFRAR_PLAN_WORKERS", "") or 2)),
+            github_client_id=env.get("INFRAR_GITHUB_CLIENT_ID", ""),
+            github_client_secret=env.get("INFRAR_GITHUB_CLIENT_SECRET", ""),
+            web_url=env.get("INFRAR_GITHUB_WEB_URL", "").rstrip("/") or DEFAULT_WEB_URL,
+            session_key=env.get("INFRAR_SESSION_KEY", "").encode(),
+            cookie_secure=env.get("INFRAR_INSECURE_COOKIES", "").lower() not in _TRUE,
+            access_recheck_seconds=float(env.get("INFRAR_ACCESS_RECHECK_SECONDS", "") or 300),
         )
 
 
-SECRET_VARIABLES = ("INFRAR_WEBHOOK_SECRET", "INFRAR_GITHUB_PRIVATE_KEY", "INFRAR_ENCRYPTION_KEY")
+SECRET_VARIABLES = ("INFRAR_WEBHOOK_SECRET", "INFRAR_GITHUB_PRIVATE_KEY", "INFRAR_ENCRYPTION_KEY",
+                    "INFRAR_GITHUB_CLIENT_SECRET", "INFRAR_SESSION_KEY")
 
 
 def scrub_environment() -> None:
