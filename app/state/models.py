@@ -59,6 +59,8 @@ class Plan(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     repo: Mapped[str] = mapped_column(String(300), index=True)
     pr: Mapped[int] = mapped_column(Integer)
+    project: Mapped[str] = mapped_column(String(200), default="")
+    """The project's key: empty for a repository's root `.infrar.yaml`."""
     environment: Mapped[str] = mapped_column(String(200))
     provider: Mapped[str] = mapped_column(String(100))
     head_sha: Mapped[str] = mapped_column(String(64))
@@ -72,6 +74,10 @@ class Plan(Base):
     requirements: Mapped[str] = mapped_column(Text, default="")
     """Apply requirements (comma-separated), the stricter of the base and head configuration."""
     apply_on_merge: Mapped[bool] = mapped_column(Boolean, default=False)
+    policy_failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed policy checks of this plan; above zero, apply waits for a policy owner."""
+    policy_owners: Mapped[str] = mapped_column(Text, default="")
+    """Who may approve failed policies (comma-separated logins and `org/team`s)."""
     created_at: Mapped[float] = mapped_column(Float)
     applied_at: Mapped[float | None] = mapped_column(Float)
 
@@ -79,11 +85,22 @@ class Plan(Base):
 class Lock(Base):
     __tablename__ = "locks"
     repo: Mapped[str] = mapped_column(String(300), primary_key=True)
+    project: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
     environment: Mapped[str] = mapped_column(String(200), primary_key=True)
     pr: Mapped[int] = mapped_column(Integer)
     holder: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(Text)
     acquired_at: Mapped[float] = mapped_column(Float)
+
+
+class PolicyApproval(Base):
+    """A policy owner's approval of one plan's failed policies, bound to the plan's digest."""
+
+    __tablename__ = "policy_approvals"
+    plan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[float] = mapped_column(Float)
 
 
 class Credential(Base):
@@ -103,3 +120,6 @@ class TerraformState(Base):
     environment: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[float] = mapped_column(Float)
+
+# Tables of their own modules, registered here so that create_schema makes them everywhere.
+from infrar.app.state import audit, job_output  # noqa: E402, F401
