@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 
 from infrar.app.github.client import PullInfo
-from infrar.app.state import credentials, plans, tfstate
+from infrar.app.state import credentials, job_output, plans, tfstate
 from infrar.app.workflow.generation import load_generator
 from infrar.app.workflow.render import short
 from infrar.app.workflow.router import Context
@@ -49,7 +49,8 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
             plans.archive_of(rt.vault, plan), expected_digest=plan.digest,
             workdir=workdir / "tf",
             state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=environment),
-            env={**env, **secrets}, secrets=list(secrets.values()))
+            env={**env, **secrets}, secrets=list(secrets.values()),
+            on_output=job_output.recorder(rt.db, job_id=ctx.job.id, stream=environment))
     except Exception as exc:  # noqa: BLE001 - reported on the PR, Terraform's text redacted
         plans.finish_apply(rt.db, plan.id, ok=False)
         return ApplyOutcome(environment, False, _failed_text(environment, plan.head_sha, exc))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from infrar.app.github.client import GitHubClient, PullInfo
 from infrar.app.logs import scrub
-from infrar.app.state import credentials, locks, plans, tfstate
+from infrar.app.state import credentials, job_output, locks, plans, tfstate
 from infrar.app.workflow import checks, gitops, render
 from infrar.app.workflow.generation import Generated, GenerationUnavailable, load_generator
 from infrar.app.workflow.inline import inline_comments
@@ -205,7 +205,8 @@ def _plan_environment(ctx: Context, request: Request, outcome: render.Environmen
             config_dir, workdir=root / "tf" / outcome.name,
             state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=outcome.name),
             env={**generated.terraform_env, **secrets}, secrets=list(secrets.values()),
-            cost_of=generated.cost_of)
+            cost_of=generated.cost_of,
+            on_output=job_output.recorder(rt.db, job_id=ctx.job.id, stream=outcome.name))
     except Exception as exc:  # noqa: BLE001 - Terraform's own (redacted) words go to the PR
         outcome.problems.append(str(exc))
         return
