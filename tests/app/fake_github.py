@@ -95,6 +95,14 @@ class FakeGitHub:
         self.holds: dict[tuple[str, str], threading.Event] = {}
         self.failures: dict[tuple[str, str], int] = {}  # (method, suffix) -> status, once
         self.held = threading.Event()
+        # Sign-in (OAuth web flow and user-to-server REST): who is signed in to GitHub in the
+        # browser, the App's OAuth client, org roles ({org: {login: "admin"|"member"}}).
+        self.oauth_client = ("Iv1.fakeclient", "fake-client-secret")
+        self.browser_login = "alice"
+        self.org_roles: dict[str, dict[str, str]] = {}
+        self.account_type = "Organization"
+        self.oauth_codes: dict[str, str] = {}
+        self.user_tokens: dict[str, str] = {}  # token -> login
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
         self.app = self._build()
@@ -226,6 +234,9 @@ class FakeGitHub:
             header = request.headers.get("Authorization", "")
             if path == f"{API}/app" or path.startswith(f"{API}/app/"):
                 ok = header.startswith("Bearer ") and fake._valid_jwt(header[7:])
+            elif path == f"{API}/user" or path.startswith(f"{API}/user/"):
+                ok = header.startswith(("Bearer ", "token ")) and (
+                    header.split(" ", 1)[1] in fake.user_tokens)
             else:
                 ok = header.startswith("token ") and fake._valid_token(header[6:])
             if not ok:
@@ -459,6 +470,66 @@ class FakeGitHub:
                 body=request.get_data(), headers=dict(request.headers))
             return Response(body, status=status, headers=headers)
 
+        # The OAuth web flow: not REST (github.com/login/oauth/...), so outside the description.
+        @app.get("/login/oauth/authorize")
+        def oauth_authorize() -> Response:
+            if request.args.get("client_id") != fake.oauth_client[0]:
+                return Response("unknown client", status=404)
+            code = secrets.token_hex(10)
+            fake.oauth_codes[code] = fake.browser_login
+            target = request.args["redirect_uri"]
+            query = f"code={code}&state={request.args.get('state', '')}"
+            return Response(status=302, headers={
+                "Location": f"{target}{'&' if '?' in target else '?'}{query}"})
+
+        @app.post("/login/oauth/access_token")
+        def oauth_token() -> Any:
+            form = request.form
+            if (form.get("client_id"), form.get("client_secret")) != fake.oauth_client:
+                return jsonify({"error": "incorrect_client_credentials"})
+            login = fake.oauth_codes.pop(form.get("code", ""), None)
+            if login is None:
+                return jsonify({"error": "bad_verification_code"})
+            token = "ghu_" + secrets.token_hex(18)
+            fake.user_tokens[token] = login
+            return jsonify({"access_token": token, "token_type": "bearer", "scope": ""})
+
+        @app.get(f"{API}/user")
+        def the_user() -> Any:
+            return jsonify(user(fake._user_login()))
+
+        @app.get(f"{API}/user/installations")
+        def user_installations() -> Any:
+            login = fake._user_login()
+            owners = sorted({name.split("/")[0] for name, repo in fake.repos.items()
+                             if login in repo.permissions})
+            found = [{"id": fake.installation_id, "app_id": fake.app_id,
+                      "account": user(owner) | {"type": fake.account_type},
+                      "target_type": fake.account_type} for owner in owners[:1]]
+            return jsonify({"total_count": len(found), "installations": found})
+
+        @app.get(f"{API}/user/installations/<int:inst>/repositories")
+        def user_installation_repos(inst: int) -> Any:
+            login = fake._user_login()
+            if inst != fake.installation_id:
+                return _error(404, "Not Found")
+            listed = [fake.repo_json(name) | {"permissions": _permissions(
+                repo.permissions[login])} for name, repo in sorted(fake.repos.items())
+                if login in repo.permissions]
+            page, per_page = int(request.args.get("page", 1)), int(
+                request.args.get("per_page", 30))
+            shown = listed[(page - 1) * per_page:page * per_page]
+            return jsonify({"total_count": len(listed), "repositories": shown})
+
+        @app.get(f"{API}/user/memberships/orgs/<org>")
+        def org_membership(org: str) -> Any:
+            login = fake._user_login()
+            role = fake.org_roles.get(org, {}).get(login)
+            if role is None:
+                return _error(404, "Not Found")
+            return jsonify({"state": "active", "role": role, "user": user(login),
+                            "organization": {"login": org, "id": 1}})
+
         @app.errorhandler(404)
         def not_found(_error_: Any) -> tuple[Response, int]:
             return jsonify({"message": "Not Found"}), 404
@@ -473,6 +544,9 @@ class FakeGitHub:
         except jwt.PyJWTError:
             return False
         return str(claims.get("iss")) == str(self.app_id)
+
+    def _user_login(self) -> str:
+        return self.user_tokens[request.headers["Authorization"].split(" ", 1)[1]]
 
     def _valid_token(self, token: str) -> bool:
         return self.tokens.get(token, 0) > time.time()
@@ -545,6 +619,12 @@ def _error(status: int, message: str) -> Response:
     response = jsonify({"message": message})
     response.status_code = status
     return response
+
+
+def _permissions(level: str) -> dict[str, bool]:
+    order = ("pull", "triage", "push", "maintain", "admin")
+    rank = {"read": 0, "triage": 1, "write": 2, "maintain": 3, "admin": 4}[level]
+    return {name: index <= rank for index, name in enumerate(order)}
 
 
 def _graphql_error(kind: str, message: str) -> Response:
