@@ -10,7 +10,7 @@ ENV SETUPTOOLS_SCM_PRETEND_VERSION=${INFRAR_VERSION} \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY sdk sdk
 COPY engine engine
 COPY providers providers

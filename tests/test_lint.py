@@ -3,7 +3,7 @@
 ruff checks the code, the benchmarks and the tests (not the golden data). mypy checks the
 `infrar` package, which it cannot find through the editable install: an import hook maps
 `infrar.*` onto sdk/, engine/, cli/, app/ and providers/. So the package is laid out as
-pyproject.toml's package-dir says, as links to the sources, under .mypy_cache/ (ignored by git,
+setup.py's PACKAGE_DIR says, as links to the sources, under .mypy_cache/ (ignored by git,
 next to mypy's own cache), and mypy checks it there; findings name the real files.
 
 `python tests/test_lint.py` prints the findings of both.
@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,14 +44,23 @@ def _package_folder(package: str, package_dir: dict[str, str]) -> Path:
     return ROOT / Path(*parts)
 
 
+def _packaging() -> Any:
+    """setup.py, which finds the packages and maps them onto their folders."""
+    spec = importlib.util.spec_from_file_location("infrar_packaging", ROOT / "setup.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def mirror_package() -> Path:
     """Bring the tree of links under MIRROR up to date with the sources; return MIRROR.
 
     Only stale entries are removed, so a concurrent run never sees the tree half built."""
-    setuptools = PYPROJECT["tool"]["setuptools"]
-    package_dir: dict[str, str] = setuptools.get("package-dir", {})
+    layout = _packaging()
+    package_dir: dict[str, str] = layout.PACKAGE_DIR
     wanted: dict[Path, str] = {}
-    for package in setuptools["packages"]:
+    for package in layout.packages():
         folder = _package_folder(package, package_dir)
         target = MIRROR.joinpath(*package.split("."))
         for source in folder.iterdir():
