@@ -25,7 +25,9 @@ COMMANDS: dict[str, str] = {
     "generate": "infrar.cli.commands.infra:generate",
     "hook": "infrar.cli.check_commands:hook",
     "plan": "infrar.cli.commands.infra:plan",
+    "policy": "infrar.cli.commands.policy:policy",
     "providers": "infrar.cli.commands.providers:providers",
+    "run": "infrar.cli.commands.run:run",
     "transform": "infrar.cli.commands.transform:transform",
 }
 """Every command of `infrar`: its name, and the `module:attribute` that defines it."""
