@@ -1,8 +1,9 @@
-"""A GitHub for the App to talk to: the REST routes it uses, under GHES-style `/api/v3`, the one
-GraphQL mutation it uses (`minimizeComment`, at `/api/graphql`), and git over smart HTTP, all
-on a free loopback port. It checks what real GitHub checks (App JWTs, installation tokens,
-review lines inside the diff) and records every call, so tests can hold the App's calls
-against GitHub's published REST description (GraphQL calls are recorded as POST /graphql)."""
+"""A GitHub for the App to talk to: the REST routes it uses, under GHES-style `/api/v3`, the
+GraphQL it uses (the `minimizeComment` mutation and the `viewer` query, at `/api/graphql`), and
+git over smart HTTP, all on a free loopback port. It checks what real GitHub checks (App JWTs,
+installation tokens, review lines inside the diff) and records every call, so tests can hold
+the App's calls against GitHub's published REST description (GraphQL calls are recorded as
+POST /graphql)."""
 
 from __future__ import annotations
 
@@ -439,8 +440,11 @@ class FakeGitHub:
                 return _error(404, "Not Found")
             body = request.get_json(silent=True) or {}
             query, variables = str(body.get("query", "")), body.get("variables") or {}
+            if query.lstrip().startswith(("query", "{")) and "viewer" in query:
+                return jsonify({"data": {"viewer": {"login": BOT["login"], "__typename": "Bot"}}})
             if not query.lstrip().startswith("mutation") or "minimizeComment(" not in query:
-                return _graphql_error("UNSUPPORTED", "the fake knows only minimizeComment")
+                return _graphql_error("UNSUPPORTED", "the fake knows only minimizeComment and "
+                                                     "viewer")
             given = variables.get("input") or {}
             node_id, classifier = given.get("subjectId"), given.get("classifier")
             if classifier not in CLASSIFIERS:
