@@ -11,43 +11,60 @@ from sqlalchemy import delete, select, update
 
 from infrar.app.crypto import Vault
 from infrar.app.state.db import Database, affected, now
-from infrar.app.state.models import Plan
+from infrar.app.state.models import Plan, PolicyApproval
 
 PLANNED, APPLYING, APPLIED, FAILED, SUPERSEDED = (
     "planned", "applying", "applied", "failed", "superseded")
 
 
-def _context(repo: str, pr: int, environment: str, head_sha: str, digest: str) -> str:
-    return f"infrar-plan\0{repo}\0{pr}\0{environment}\0{head_sha}\0{digest}"
+def _context(repo: str, pr: int, project: str, environment: str, head_sha: str,
+             digest: str) -> str:
+    scope = f"{project}\0{environment}" if project else environment
+    return f"infrar-plan\0{repo}\0{pr}\0{scope}\0{head_sha}\0{digest}"
 
 
 def _context_of(plan: Plan) -> str:
-    return _context(plan.repo, plan.pr, plan.environment, plan.head_sha, plan.digest)
+    return _context(plan.repo, plan.pr, plan.project, plan.environment, plan.head_sha,
+                    plan.digest)
+
+
+def state_environment(project: str, environment: str) -> str:
+    """The key a project's environment keeps its Terraform state under: the environment's
+    name for the root project (as before projects), `project/environment` for the others."""
+    return f"{project}/{environment}" if project else environment
 
 
 def save(db: Database, vault: Vault, *, repo: str, pr: int, environment: str, provider: str,
          head_sha: str, digest: str, archive: bytes, headline: str, has_changes: bool,
          delivery_id: str, requirements: tuple[str, ...] = (),
-         apply_on_merge: bool = False) -> int:
-    sealed = vault.seal_bytes(archive, context=_context(repo, pr, environment, head_sha, digest))
+         apply_on_merge: bool = False, project: str = "", policy_failures: int = 0,
+         policy_owners: tuple[str, ...] = ()) -> int:
+    sealed = vault.seal_bytes(archive, context=_context(repo, pr, project, environment,
+                                                        head_sha, digest))
     with db.session() as s:
         s.execute(update(Plan).where(
-            Plan.repo == repo, Plan.pr == pr, Plan.environment == environment,
-            Plan.status == PLANNED).values(status=SUPERSEDED))
-        row = Plan(repo=repo, pr=pr, environment=environment, provider=provider,
-                   head_sha=head_sha, digest=digest,
+            Plan.repo == repo, Plan.pr == pr, Plan.project == project,
+            Plan.environment == environment, Plan.status == PLANNED).values(status=SUPERSEDED))
+        row = Plan(repo=repo, pr=pr, project=project, environment=environment,
+                   provider=provider, head_sha=head_sha, digest=digest,
                    archive=sealed, headline=headline, has_changes=has_changes,
                    status=PLANNED, delivery_id=delivery_id, reviewed=False, created_at=now(),
-                   requirements=",".join(requirements), apply_on_merge=apply_on_merge)
+                   requirements=",".join(requirements), apply_on_merge=apply_on_merge,
+                   policy_failures=policy_failures, policy_owners=",".join(policy_owners))
         s.add(row)
         s.flush()
         return int(row.id)
 
 
-def environments(db: Database, *, repo: str, pr: int) -> list[str]:
+def environments(db: Database, *, repo: str, pr: int, project: str = "") -> list[str]:
+    return [e for p, e in planned(db, repo=repo, pr=pr) if p == project]
+
+
+def planned(db: Database, *, repo: str, pr: int) -> list[tuple[str, str]]:
+    """(project, environment) of every plan of a pull request that is not superseded."""
     with db.session() as s:
-        return sorted(set(s.execute(select(Plan.environment).where(
-            Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).scalars()))
+        return sorted(set(s.execute(select(Plan.project, Plan.environment).where(
+            Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).tuples()))
 
 
 def archive_of(vault: Vault, plan: Plan) -> bytes:
@@ -74,10 +91,12 @@ def mark_reviewed(db: Database, plan_ids: list[int]) -> None:
         s.execute(update(Plan).where(Plan.id.in_(plan_ids)).values(reviewed=True))
 
 
-def latest(db: Database, *, repo: str, pr: int, environment: str) -> Plan | None:
+def latest(db: Database, *, repo: str, pr: int, environment: str, project: str = ""
+           ) -> Plan | None:
     with db.session() as s:
         return s.execute(select(Plan).where(
-            Plan.repo == repo, Plan.pr == pr, Plan.environment == environment,
+            Plan.repo == repo, Plan.pr == pr, Plan.project == project,
+            Plan.environment == environment,
             Plan.status != SUPERSEDED).order_by(Plan.id.desc()).limit(1)).scalar_one_or_none()
 
 
@@ -96,7 +115,28 @@ def finish_apply(db: Database, plan_id: int, *, ok: bool) -> None:
 
 def discard(db: Database, *, repo: str, pr: int) -> int:
     with db.session() as s:
+        ids = select(Plan.id).where(Plan.repo == repo, Plan.pr == pr)
+        s.execute(delete(PolicyApproval).where(PolicyApproval.plan_id.in_(ids)))
         return affected(s.execute(delete(Plan).where(Plan.repo == repo, Plan.pr == pr)))
+
+
+def policy_owners_of(plan: Plan) -> tuple[str, ...]:
+    return tuple(o for o in plan.policy_owners.split(",") if o)
+
+
+def approve_policies(db: Database, plan: Plan, *, login: str) -> None:
+    """Record `login`'s approval of this plan's failed policies, for this digest only."""
+    with db.session() as s:
+        if s.get(PolicyApproval, (plan.id, plan.digest)) is None:
+            s.add(PolicyApproval(plan_id=plan.id, digest=plan.digest, login=login,
+                                 approved_at=now()))
+
+
+def policy_approver(db: Database, plan: Plan) -> str | None:
+    """Who approved this plan's failed policies (for its digest), if anyone."""
+    with db.session() as s:
+        row = s.get(PolicyApproval, (plan.id, plan.digest))
+        return row.login if row else None
 
 
 def reviewed_head(db: Database, *, repo: str, pr: int) -> str | None:
