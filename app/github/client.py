@@ -188,6 +188,17 @@ class GitHubClient:
         except UnknownObjectException:
             return "none"
 
+    def team_member(self, org: str, team_slug: str, login: str) -> bool:
+        """`login` is an active member of the organisation's team (GitHub answers 404 for
+        anyone else, and for a team the App cannot see)."""
+        org_part, team_part, login_part = (quote(p, safe="") for p in (org, team_slug, login))
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", f"/orgs/{org_part}/teams/{team_part}/memberships/{login_part}")
+        except UnknownObjectException:
+            return False
+        return isinstance(data, dict) and data.get("state") == "active"
+
     def behind_by(self, base: str, head: str) -> int:
         return int(self._repo.compare(base, head).behind_by)
 
