@@ -101,6 +101,7 @@ class FakeGitHub:
         self.oauth_client = ("Iv1.fakeclient", "fake-client-secret")
         self.browser_login = "alice"
         self.org_roles: dict[str, dict[str, str]] = {}
+        self.teams: dict[tuple[str, str], set[str]] = {}  # (org, team slug) -> active members
         self.account_type = "Organization"
         self.oauth_codes: dict[str, str] = {}
         self.user_tokens: dict[str, str] = {}  # token -> login
@@ -379,6 +380,13 @@ class FakeGitHub:
             repo = fake._repo(owner, name)
             level = repo.permissions.get(login, "read")
             return jsonify({"permission": level, "role_name": level, "user": user(login)})
+
+        @app.get(f"{API}/orgs/<org>/teams/<team_slug>/memberships/<login>")
+        def team_membership(org: str, team_slug: str, login: str) -> Any:
+            if login not in fake.teams.get((org, team_slug), set()):
+                return _error(404, "Not Found")
+            return jsonify({"url": f"{fake.api_url}/teams/1/memberships/{login}",
+                            "role": "member", "state": "active"})
 
         @app.get(f"{API}/repos/<owner>/<name>/compare/<path:basehead>")
         def compare(owner: str, name: str, basehead: str) -> Any:
