@@ -56,3 +56,11 @@ def recent(db: Database, *, repos: Collection[str], actor: str, limit: int = 200
     with db.session() as s:
         rows = s.execute(query.order_by(AuditEntry.id.desc()).limit(limit)).scalars()
         return [Entry(r.id, r.at, r.actor, r.action, r.repo, r.target, r.outcome) for r in rows]
+
+
+def finish(db: Database, entry_id: int, outcome: str) -> None:
+    """Say how a recorded change ended (entries are written before the change is made)."""
+    with db.session() as s:
+        row = s.get(AuditEntry, entry_id)
+        if row is not None:
+            row.outcome = outcome
