@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime) -> Flask:
+    from infrar.app.dashboard import blueprint as dashboard
     from infrar.app.workflow import router
 
     app = Flask("infrar.app")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.register_blueprint(dashboard(runtime))  # pages and /api: docs/dashboard.md
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:
