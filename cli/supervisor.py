@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -242,6 +243,20 @@ def service_argv(service: ServiceConfig, python: str = sys.executable) -> list[s
     return [python, "-m", "waitress", f"--listen={HOST}:{service.port}", entry]
 
 
+def ports_in_use(services: Iterable[ServiceConfig]) -> list[str]:
+    """The http services whose port another program already listens on: their health checks
+    would ask that program."""
+    taken = []
+    for service in services:
+        if service.kind != "http":
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            if probe.connect_ex((HOST, service.port)) == 0:
+                taken.append(f"{service.name} (port {service.port})")
+    return taken
+
+
 # -- processes ------------------------------------------------------------------------------
 
 @dataclass
@@ -344,6 +359,9 @@ class Supervisor:
         self.project = project
         self.printer = printer
         self.states = {s.name: ServiceState(s, service_argv(s)) for s in services}
+        if taken := ports_in_use(services):
+            raise RunError(f"another program listens on the port of {', '.join(taken)}: "
+                           "stop it, or give the service another `port:`")
         self.trigger = list(trigger)
         self.runs: dict[str, Process] = {}
         self.stopping = threading.Event()

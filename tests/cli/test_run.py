@@ -10,6 +10,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -303,3 +304,15 @@ def test_schedules_follow_their_cron_in_utc() -> None:
 
 def test_restarts_back_off_up_to_a_bound() -> None:
     assert [backoff(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        project = _project(tmp_path / "shop", other.getsockname()[1])
+        done = subprocess.run([str(INFRAR), "run", str(project)], capture_output=True,
+                              text=True, timeout=WAIT, check=False)
+    assert done.returncode == 1
+    assert "another program listens on the port of web" in done.stderr
+    assert "started" not in done.stderr
