@@ -241,10 +241,12 @@ def test_run_serves_stores_restarts_on_change_runs_the_schedule_and_stops_clean(
     with pytest.raises(OSError):
         _request(port, "GET", "/healthz")
 
-    second = Run(project, "--service", "web", "--service", "mover", "--trigger", "mover")
+    second = Run(project, "--service", "web", "--service", "mover",
+                 "--trigger", "mover", "--trigger", "mover")
     runs.append(second)
     second.wait_for(r"local resources up to date")
     second.wait_for(r"mover: run started \(triggered, pid \d+\)")
+    second.wait_for(r"mover: the previous run is still going; skipped the run triggered")
     second.wait_for(r"mover  \| moved cat\.jpg")
     second.wait_for(r"mover: run finished")
     assert _eventually(port, "/items/moved/owl.jpg", b"an owl") == b"an owl"
