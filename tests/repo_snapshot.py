@@ -15,8 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 _IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "tests", "node_modules", "__pycache__", "*.egg-info", "build",
-    "dist", ".pytest_cache", ".hypothesis", ".infrar", ".mypy_cache", ".ruff_cache",
+    ".git", ".venv", ".venv-*", "venv", "tests", "node_modules", "__pycache__", "*.egg-info",
+    "build", "dist", ".pytest_cache", ".hypothesis", ".infrar", ".mypy_cache", ".ruff_cache",
     ".terraform", "*.pyc",
 )
 
