@@ -38,7 +38,7 @@ STOP_TIMEOUT = 10.0
 WATCH_INTERVAL = 1.0
 TICK = 0.2
 STARTUP_HEALTH_INTERVAL = 0.5
-HEALTH_INTERVAL = 10.0
+HEALTH_INTERVAL = 5.0
 HEALTH_GRACE = 30.0
 """Seconds a new http process may take to answer its health path before it is reported."""
 STABLE_AFTER = 10.0
@@ -243,8 +243,8 @@ def service_argv(service: ServiceConfig, python: str = sys.executable) -> list[s
     return [python, "-m", "waitress", f"--listen={HOST}:{service.port}", entry]
 
 
-def ports_in_use(services: Iterable[ServiceConfig]) -> list[str]:
-    """The http services whose port another program already listens on: their health checks
+def refuse_ports_in_use(services: Iterable[ServiceConfig]) -> None:
+    """Stop when another program already listens on an http service's port: the health checks
     would ask that program."""
     taken = []
     for service in services:
@@ -254,7 +254,9 @@ def ports_in_use(services: Iterable[ServiceConfig]) -> list[str]:
             probe.settimeout(1.0)
             if probe.connect_ex((HOST, service.port)) == 0:
                 taken.append(f"{service.name} (port {service.port})")
-    return taken
+    if taken:
+        raise RunError(f"another program listens on the port of {', '.join(taken)}: "
+                       "stop it, or give the service another `port:`")
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -359,9 +361,6 @@ class Supervisor:
         self.project = project
         self.printer = printer
         self.states = {s.name: ServiceState(s, service_argv(s)) for s in services}
-        if taken := ports_in_use(services):
-            raise RunError(f"another program listens on the port of {', '.join(taken)}: "
-                           "stop it, or give the service another `port:`")
         self.trigger = list(trigger)
         self.runs: dict[str, Process] = {}
         self.stopping = threading.Event()

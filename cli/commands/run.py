@@ -35,7 +35,7 @@ def run(path: Path | None, environment: str | None, names: tuple[str, ...],
     planned and applied, and each service runs the transformed tree: http services on their
     port (waitress, or uvicorn for asgi), workers continuously, schedules on their cron (UTC).
     A changed source file restarts the services that reach it."""
-    from infrar.cli.supervisor import Printer, RunError, Supervisor
+    from infrar.cli.supervisor import Printer, RunError, Supervisor, refuse_ports_in_use
     from infrar.engine.config import find_config, load_project_config, resolve_target
 
     start = (path or Path.cwd()).resolve()
@@ -49,6 +49,7 @@ def run(path: Path | None, environment: str | None, names: tuple[str, ...],
     project = _project(config, target)
     printer = Printer(s.name for s in services)
     try:
+        refuse_ports_in_use(services)
         project.build()
         project.ensure_resources(printer.say, always=True)
         supervisor = Supervisor(project, services, printer, trigger=trigger)

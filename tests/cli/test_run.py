@@ -53,6 +53,8 @@ services:
 WEB = '''\
 """Stores what it receives, reads it back, and queues each stored key for the mover."""
 
+import os
+
 from infrar.queue import send
 from infrar.storage import ObjectNotFoundError, read, write
 
@@ -62,6 +64,8 @@ VERSION = "{version}"
 def app(environ, start_response):
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
     if path == "/healthz":
+        if os.path.exists({sick!r}):
+            return _answer(start_response, "503 Service Unavailable", b"sick")
         return _answer(start_response, "200 OK", VERSION.encode())
     key = path.removeprefix("/items/")
     if method == "POST":
@@ -102,12 +106,22 @@ def main():
     sys.exit(3)
 '''
 
+STEADY = '''\
+import time
+
+
+def main():
+    print("flaky is fine now", flush=True)
+    while True:
+        time.sleep(1)
+'''
+
 
 def _project(root: Path, port: int) -> Path:
     (root / "shop").mkdir(parents=True)
     (root / ".infrar.yaml").write_text(CONFIG.format(port=port))
     (root / "shop" / "__init__.py").write_text("")
-    (root / "shop" / "web.py").write_text(WEB.format(version="v1"))
+    (root / "shop" / "web.py").write_text(WEB.format(version="v1", sick=str(root / "sick")))
     (root / "shop" / "jobs.py").write_text(JOBS)
     (root / "shop" / "flaky.py").write_text(FLAKY)
     return root
@@ -227,12 +241,18 @@ def test_run_serves_stores_restarts_on_change_runs_the_schedule_and_stops_clean(
     first.wait_for(r"flaky: restarting in 1 s")
     first.wait_for(r"flaky: restarting in 2 s")  # backoff grows
 
-    (project / "shop" / "web.py").write_text(WEB.format(version="v2, changed"))
+    (project / "shop" / "web.py").write_text(
+        WEB.format(version="v2, changed", sick=str(project / "sick")))
     first.wait_for(r"code changed: shop/web\.py")
     first.wait_for(r"web: restarting for the new code")
     assert _eventually(port, "/healthz", b"v2") == b"v2, changed"
     assert _request(port, "POST", "/items/owl.jpg", b"an owl")[1] == b"v2, changed stored an owl"
     assert not any("flaky: restarting for the new code" in line for line in first.lines)
+    first.wait_for(r"flaky: crashed 5 times in a row; not restarting it until its code changes")
+    (project / "shop" / "flaky.py").write_text(STEADY)
+    first.wait_for(r"code changed: shop/flaky\.py")
+    first.wait_for(r"flaky  \| flaky is fine now")
+    assert sum("web: restarting for the new code" in line for line in first.lines) == 1
     assert (project / ".infrar" / "run" / "local" / "infrar_native" / "storage.py").is_file()
     assert b"infrar_native" in (project / ".infrar/run/local/shop/web.py").read_bytes()
 
@@ -256,12 +276,16 @@ def test_run_serves_stores_restarts_on_change_runs_the_schedule_and_stops_clean(
     assert _sessions_alive(second.pids()) == []
 
 
-def test_sigterm_stops_like_ctrl_c(tmp_path: Path, runs: list[Run]) -> None:
+def test_health_is_reported_and_sigterm_stops_like_ctrl_c(tmp_path: Path, runs: list[Run]) -> None:
     port = free_port()
     project = _project(tmp_path / "shop", port)
     run = Run(project, "--service", "web")
     runs.append(run)
     run.wait_for(r"web: healthy")
+    (project / "sick").write_text("")
+    run.wait_for(r"web: unhealthy: GET /healthz answered 503")
+    (project / "sick").unlink()
+    run.wait_for(r"web: healthy again")
     run.process.terminate()
     assert run.process.wait(timeout=WAIT) == 0
     run.wait_for(r"infrar \| stopped")
