@@ -50,9 +50,9 @@ def run(path: Path | None, environment: str | None, names: tuple[str, ...],
     printer = Printer(s.name for s in services)
     try:
         refuse_ports_in_use(services)
+        supervisor = Supervisor(project, services, printer, trigger=trigger)
         project.build()
         project.ensure_resources(printer.say, always=True)
-        supervisor = Supervisor(project, services, printer, trigger=trigger)
     except RunError as exc:
         _fail(exc)
     printer.say(f"running {len(services)} service(s) of {config_file.parent.name} in "

@@ -47,7 +47,7 @@ services:
     entry: shop.jobs:move
   flaky:
     kind: worker
-    entry: shop.flaky:main
+    command: [python, -m, shop.flaky]
 """
 
 WEB = '''\
@@ -104,6 +104,10 @@ import sys
 def main():
     print("flaky gives up at once")
     sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()
 '''
 
 STEADY = '''\
@@ -114,6 +118,10 @@ def main():
     print("flaky is fine now", flush=True)
     while True:
         time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
 '''
 
 
@@ -342,3 +350,17 @@ def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path: Path) 
     assert done.returncode == 1
     assert "another program listens on the port of web" in done.stderr
     assert "started" not in done.stderr
+
+
+def test_an_asgi_service_without_uvicorn_is_refused(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # not importable, whatever is installed
+    project = _project(tmp_path / "shop", free_port())
+    config = project / ".infrar.yaml"
+    config.write_text(config.read_text().replace("    health: /healthz\n",
+                                                 "    health: /healthz\n    interface: asgi\n"))
+    done = CliRunner().invoke(cli, ["run", str(project)])
+    assert done.exit_code == 1
+    assert "service 'web' is an asgi application, served with uvicorn, which is not " \
+           "installed: pip install uvicorn" in done.output
+    assert not (project / ".infrar").exists()  # refused before anything was built
