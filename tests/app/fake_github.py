@@ -105,6 +105,11 @@ class FakeGitHub:
         self.account_type = "Organization"
         self.oauth_codes: dict[str, str] = {}
         self.user_tokens: dict[str, str] = {}  # token -> login
+        # Registration from a manifest: pending codes, the manifests converted, and the
+        # webhook secret GitHub generates for the new App.
+        self.manifests: dict[str, dict[str, Any]] = {}
+        self.registered: list[dict[str, Any]] = []
+        self.manifest_webhook_secret = secrets.token_hex(20)
         self._ids = itertools.count(1000)
         self._lock = threading.RLock()
         self.app = self._build()
@@ -233,6 +238,8 @@ class FakeGitHub:
                 return _error(fake.failures.pop(failing), "Server Error")
             if not path.startswith(API) and path != GRAPHQL:
                 return None
+            if path.startswith(f"{API}/app-manifests/"):
+                return None  # the manifest flow's code is the credential
             header = request.headers.get("Authorization", "")
             if path == f"{API}/app" or path.startswith(f"{API}/app/"):
                 ok = header.startswith("Bearer ") and fake._valid_jwt(header[7:])
@@ -481,6 +488,37 @@ class FakeGitHub:
                 query=request.query_string.decode(), content_type=request.content_type or "",
                 body=request.get_data(), headers=dict(request.headers))
             return Response(body, status=status, headers=headers)
+
+        # The App manifest flow: the browser posts a manifest to this page, which (once the user
+        # confirms, at once here) sends it back to the manifest's redirect_url with a code.
+        @app.post("/settings/apps/new")
+        @app.post("/organizations/<org>/settings/apps/new")
+        def new_app_from_manifest(org: str | None = None) -> Response:
+            manifest = json.loads(request.form.get("manifest") or "{}")
+            missing = [k for k in ("name", "url", "redirect_url") if not manifest.get(k)]
+            if missing or not (manifest.get("hook_attributes") or {}).get("url"):
+                return Response(f"invalid manifest: {missing or 'hook_attributes.url'}",
+                                status=422)
+            code = secrets.token_hex(10)
+            fake.manifests[code] = manifest | {"owner": org or fake.browser_login}
+            query = f"code={code}&state={request.args.get('state', '')}"
+            return Response(status=302, headers={"Location": f"{manifest['redirect_url']}?{query}"})
+
+        @app.post(f"{API}/app-manifests/<code>/conversions")
+        def convert_manifest(code: str) -> tuple[Response, int]:
+            manifest = fake.manifests.pop(code, None)  # a code converts once
+            if manifest is None:
+                return _error(404, "Not Found")
+            fake.registered.append(manifest)
+            return jsonify({
+                "id": fake.app_id, "slug": APP_SLUG, "node_id": "A_1", "name": manifest["name"],
+                "owner": user(manifest["owner"]), "description": manifest.get("description", ""),
+                "external_url": manifest["url"], "html_url": f"{fake.url}/apps/{APP_SLUG}",
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                "permissions": manifest.get("default_permissions", {}),
+                "events": manifest.get("default_events", []),
+                "client_id": fake.oauth_client[0], "client_secret": fake.oauth_client[1],
+                "webhook_secret": fake.manifest_webhook_secret, "pem": fake.private_pem}), 201
 
         # The OAuth web flow: not REST (github.com/login/oauth/...), so outside the description.
         @app.get("/login/oauth/authorize")
