@@ -183,7 +183,7 @@ class LocalProject:
     def affected(self, services: Iterable[ServiceConfig], changed: set[str]) -> list[str]:
         """The services whose code is among the `changed` paths of the build folder: the
         modules reachable from each entry point (every service, when the native package or
-        the requirements changed, or the start cannot be known)."""
+        the requirements changed, a module was removed, or the start cannot be known)."""
         from infrar.engine.native import PACKAGE
         from infrar.engine.services import reachable_modules
         from infrar.engine.tree import SourceTree, module_name
@@ -194,6 +194,8 @@ class LocalProject:
             return [s.name for s in services]
         modules = {module_name(PurePosixPath(p)) for p in changed}
         tree = SourceTree([self.build_dir])
+        if not modules <= set(tree.by_module):  # a module removed: whoever imported it fails
+            return [s.name for s in services]
         found = []
         for service in services:
             reach = reachable_modules(service, tree, base=self.build_dir)
