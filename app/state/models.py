@@ -61,6 +61,8 @@ class Plan(Base):
     pr: Mapped[int] = mapped_column(Integer)
     project: Mapped[str] = mapped_column(String(200), default="")
     """The project's key: empty for a repository's root `.infrar.yaml`."""
+    project_name: Mapped[str] = mapped_column(String(200), default="")
+    """The project's name, as `-p` takes it (the root project's may differ from its key)."""
     environment: Mapped[str] = mapped_column(String(200))
     provider: Mapped[str] = mapped_column(String(100))
     head_sha: Mapped[str] = mapped_column(String(64))

@@ -7,6 +7,8 @@ row, or a row whose head SHA or digest was changed, no longer opens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select, update
 
 from infrar.app.crypto import Vault
@@ -37,15 +39,16 @@ def state_environment(project: str, environment: str) -> str:
 def save(db: Database, vault: Vault, *, repo: str, pr: int, environment: str, provider: str,
          head_sha: str, digest: str, archive: bytes, headline: str, has_changes: bool,
          delivery_id: str, requirements: tuple[str, ...] = (),
-         apply_on_merge: bool = False, project: str = "", policy_failures: int = 0,
-         policy_owners: tuple[str, ...] = ()) -> int:
+         apply_on_merge: bool = False, project: str = "", project_name: str = "",
+         policy_failures: int = 0, policy_owners: tuple[str, ...] = ()) -> int:
     sealed = vault.seal_bytes(archive, context=_context(repo, pr, project, environment,
                                                         head_sha, digest))
     with db.session() as s:
         s.execute(update(Plan).where(
             Plan.repo == repo, Plan.pr == pr, Plan.project == project,
             Plan.environment == environment, Plan.status == PLANNED).values(status=SUPERSEDED))
-        row = Plan(repo=repo, pr=pr, project=project, environment=environment,
+        row = Plan(repo=repo, pr=pr, project=project, project_name=project_name or project,
+                   environment=environment,
                    provider=provider, head_sha=head_sha, digest=digest,
                    archive=sealed, headline=headline, has_changes=has_changes,
                    status=PLANNED, delivery_id=delivery_id, reviewed=False, created_at=now(),
@@ -57,14 +60,24 @@ def save(db: Database, vault: Vault, *, repo: str, pr: int, environment: str, pr
 
 
 def environments(db: Database, *, repo: str, pr: int, project: str = "") -> list[str]:
-    return [e for p, e in planned(db, repo=repo, pr=pr) if p == project]
+    return [t.environment for t in planned(db, repo=repo, pr=pr) if t.project == project]
 
 
-def planned(db: Database, *, repo: str, pr: int) -> list[tuple[str, str]]:
-    """(project, environment) of every plan of a pull request that is not superseded."""
+@dataclass(frozen=True, order=True)
+class Planned:
+    project: str
+    """The project's key."""
+    environment: str
+    name: str
+    """The project's name."""
+
+
+def planned(db: Database, *, repo: str, pr: int) -> list[Planned]:
+    """Every project and environment of a pull request with a plan that is not superseded."""
     with db.session() as s:
-        return sorted(set(s.execute(select(Plan.project, Plan.environment).where(
-            Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).tuples()))
+        rows = s.execute(select(Plan.project, Plan.environment, Plan.project_name).where(
+            Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).tuples()
+        return sorted({Planned(str(p), str(e), str(n or p)) for p, e, n in rows})
 
 
 def archive_of(vault: Vault, plan: Plan) -> bytes:

@@ -1,4 +1,4 @@
-"""Parse `/infrar <command> [-e ENV]` comments."""
+"""Parse `/infrar <command> [-p PROJECT] [-e ENV]` comments."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import shlex
 from dataclasses import dataclass
 
 PREFIX = "/infrar"
-COMMANDS = ("plan", "apply", "unlock", "help")
+COMMANDS = ("plan", "apply", "unlock", "approve-policies", "help")
 _ENV = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+_PROJECT = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._/-]{0,199}$")
+_OPTIONS = {"-e": "environment", "--environment": "environment",
+            "-p": "project", "--project": "project"}
+
+_WHAT = {"environment": "an environment name", "project": "a project name"}
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
     environment: str | None = None
+    project: str | None = None
 
 
 class CommandError(ValueError):
@@ -40,17 +46,20 @@ def parse(body: str) -> Command:
     name, rest = words[1], words[2:]
     if name not in COMMANDS:
         raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
-    environment = None
+    values: dict[str, str] = {}
     while rest:
         word = rest.pop(0)
-        if word in ("-e", "--environment"):
-            if not rest:
-                raise CommandError(f"{word} needs an environment name")
-            environment = rest.pop(0)
-        elif word.startswith("--environment="):
-            environment = word.split("=", 1)[1]
-        else:
+        option, equals, inline = word.partition("=")
+        if option not in _OPTIONS or (equals and not option.startswith("--")):
             raise CommandError(f"unexpected argument {word!r}")
+        if not equals:
+            if not rest:
+                raise CommandError(f"{word} needs {_WHAT[_OPTIONS[option]]}")
+            inline = rest.pop(0)
+        values[_OPTIONS[option]] = inline
+    environment, project = values.get("environment"), values.get("project")
     if environment is not None and not _ENV.match(environment):
         raise CommandError(f"{environment!r} is not an environment name")
-    return Command(name, environment)
+    if project is not None and (not _PROJECT.match(project) or ".." in project.split("/")):
+        raise CommandError(f"{project!r} is not a project name")
+    return Command(name, environment, project)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from infrar.app.state.locks import Holder
 from infrar.engine.diagnostics import Diagnostic
+from infrar.engine.policy import PolicyResult
 from infrar.engine.terraform import PlanSummary, render_markdown
 from infrar.engine.terraform.markdown import code, escape_html, fence
 from infrar.engine.transform import Rewrite
@@ -17,13 +18,18 @@ HELP = """\
 
 | command | what it does |
 | --- | --- |
-| `/infrar plan [-e ENV]` | transform, generate and plan again (all environments, or ENV) |
-| `/infrar apply [-e ENV]` | apply the plan reviewed for the current head |
-| `/infrar unlock [-e ENV]` | release this pull request's locks |
+| `/infrar plan [-p PROJECT] [-e ENV]` | transform, generate and plan again (the touched \
+projects and all their environments, or PROJECT and ENV) |
+| `/infrar apply [-p PROJECT] [-e ENV]` | apply the plan reviewed for the current head |
+| `/infrar approve-policies [-p PROJECT] [-e ENV]` | accept the failed policy checks of the \
+current plan (policy owners only) |
+| `/infrar unlock [-p PROJECT] [-e ENV]` | release this pull request's locks |
 | `/infrar help` | this message |
 
-`-e`/`--environment` picks an environment from `.infrar.yaml`. Planning and applying need \
-write access to the repository; applying also needs the environment's `apply_requirements`.
+`-p`/`--project` picks a project (a folder with its own `.infrar.yaml`) by its name, \
+`-e`/`--environment` an environment of it. Planning and applying need write access to the \
+repository; applying also needs the environment's `apply_requirements`, and a plan that fails \
+a policy check needs the approval of one of the environment's `policy_owners`.
 """
 
 
@@ -39,10 +45,27 @@ class EnvironmentOutcome:
     apply_on_merge: bool = False
     requirements: tuple[str, ...] = ()
     plan_id: int | None = None
+    project: str = ""
+    """The project's name where the repository has several (empty: the only, root project)."""
+    policy: PolicyResult | None = None
+    policy_error: str | None = None
+    """Why the policies could not be checked (which then counts as a failure)."""
+    policy_owners: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.summary is not None and not self.problems and self.locked_by is None
+
+    @property
+    def policy_failures(self) -> int:
+        if self.policy_error is not None:
+            return 1
+        return len(self.policy.failures) if self.policy is not None else 0
+
+    @property
+    def flags(self) -> str:
+        """The command options that name this environment: `-p P -e E` or `-e E`."""
+        return (f"-p {self.project} " if self.project else "") + f"-e {self.name}"
 
 
 def short(sha: str) -> str:
@@ -65,7 +88,50 @@ def environment_section(outcome: EnvironmentOutcome) -> str:
            if outcome.apply_on_merge else "Apply it with ")
     needs = (f" Apply requirements: {', '.join(outcome.requirements)}."
              if outcome.requirements else "")
-    return text + f"\n{how}`/infrar apply -e {outcome.name}`.{needs}\n"
+    return (text + policy_section(outcome)
+            + f"\n{how}`/infrar apply {outcome.flags}`.{needs}\n")
+
+
+def policy_section(outcome: EnvironmentOutcome) -> str:
+    if outcome.policy_error is not None:
+        text = ("#### :x: Policy checks\n\nThe policies could not be checked, so this plan "
+                "counts as failing them:\n\n" + "\n".join(
+                    fence(outcome.policy_error.splitlines()[-20:], info="text")) + "\n")
+    elif outcome.policy is not None:
+        text = outcome.policy.markdown()
+    else:
+        return ""
+    if outcome.policy_failures:
+        owners = ", ".join(code(o) for o in outcome.policy_owners) or (
+            "nobody: the environment has no `policy_owners`")
+        text += (f"\nApply waits until a policy owner ({owners}) comments "
+                 f"`/infrar approve-policies {outcome.flags}`.\n")
+    return "\n" + text
+
+
+def project_heading(name: str, folder: str) -> str:
+    return f"## Project {code(name)} ({code(folder + '/')})\n\n"
+
+
+def projects_review_body(*, head_sha: str, branch: str, branch_url: str,
+                         commit_sha: str | None, sections: Sequence[str],
+                         skipped: Sequence[str] = (), extra: str = "") -> str:
+    """The review of a repository with several projects: a section per project (each with one
+    per environment), and the projects this pull request does not touch."""
+    lines = [f"## Infrar plan for {code(short(head_sha))}", ""]
+    if commit_sha:
+        lines.append(f"Bot branch [{code(branch)}]({branch_url}) at {code(short(commit_sha))}: "
+                     "each project's native trees under its `.infrar/build/`, its generated "
+                     "Terraform under its `.infrar/terraform/`.")
+    else:
+        lines.append("Nothing was committed or planned.")
+    if skipped:
+        lines.append("")
+        lines.append("Not touched by this pull request, so not planned: "
+                     + ", ".join(code(s) for s in skipped)
+                     + " (plan one anyway with `/infrar plan -p NAME`).")
+    body = "\n".join(lines) + "\n\n" + "\n".join(sections)
+    return body + ("\n" + extra if extra else "")
 
 
 def problems_block(problems: Sequence[str]) -> str:
@@ -119,9 +185,12 @@ def check_summary(outcomes: Sequence[EnvironmentOutcome], diagnostics: Sequence[
             state = f"locked by #{o.locked_by.pr}"
         elif o.summary is not None:
             state = o.summary.headline
+            if o.policy_failures:
+                state += f" {o.policy_failures} policy check(s) failed."
         else:
             state = "not planned"
-        lines.append(f"- **{escape_html(o.name)}**: {escape_html(state)}")
+        label = f"{o.project}/{o.name}" if o.project else o.name
+        lines.append(f"- **{escape_html(label)}**: {escape_html(state)}")
     if diagnostics:
         lines.append(f"- {len(diagnostics)} diagnostic(s)")
     return "\n".join(lines) or "Nothing to plan."

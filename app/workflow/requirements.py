@@ -37,3 +37,14 @@ def _approved(gh: GitHubClient, number: int) -> bool:
             latest[review.author] = review.state
     states = set(latest.values())
     return "APPROVED" in states and "CHANGES_REQUESTED" not in states
+
+
+def is_policy_owner(gh: GitHubClient, login: str, owners: Sequence[str]) -> bool:
+    """`login` is one of `owners`: a login (any case), or an active member of an `org/team`."""
+    for owner in owners:
+        org, slash, team = owner.partition("/")
+        if not slash and owner.casefold() == login.casefold():
+            return True
+        if slash and org and team and gh.team_member(org, team, login):
+            return True
+    return False

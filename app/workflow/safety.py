@@ -12,9 +12,20 @@ from infrar.engine.config import ProjectConfig
 
 
 def outside_paths(root: Path, config: ProjectConfig) -> list[str]:
+    return configured_outside(root, config) + symlinks_outside(root)
+
+
+def configured_outside(folder: Path, config: ProjectConfig, *, shown: str = ".infrar.yaml",
+                       where: str = "the repository") -> list[str]:
+    """Configured `paths` that leave `folder` (the configuration's own folder)."""
+    real = folder.resolve()
+    return [f"{shown}: paths: {p!r} is outside {where}"
+            for p in config.paths if not (folder / p).resolve().is_relative_to(real)]
+
+
+def symlinks_outside(root: Path) -> list[str]:
     real_root = root.resolve()
-    found = [f".infrar.yaml: paths: {p!r} is outside the repository"
-             for p in config.paths if not (root / p).resolve().is_relative_to(real_root)]
+    found = []
     for folder, directories, files in os.walk(root):
         directories[:] = [d for d in directories if d != ".git"]
         for name in directories + files:

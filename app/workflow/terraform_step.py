@@ -12,7 +12,7 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class PlannedArchive:
     summary: tf.PlanSummary
     has_changes: bool
     cost: str | None
+    shown: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """`terraform show -json` of the plan, for the policy checks; it may hold secrets, so it
+    stays in memory and is never stored or posted."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def plan_directory(config_dir: Path, *, workdir: Path, state: bytes | None,
     shown = tf.show_json(result.plan_file, workdir=workdir, env=env)
     cost = cost_of(shown) if cost_of else None
     return PlannedArchive(result.digest.sha256, _archive(workdir), tf.summarize_plan(shown),
-                          result.has_changes, cost)
+                          result.has_changes, cost, shown)
 
 
 def apply_archive(archive: bytes, *, expected_digest: str, workdir: Path,

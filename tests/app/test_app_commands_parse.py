@@ -15,6 +15,11 @@ from infrar.app.workflow.commands import Command, CommandError, is_command, pars
     ("/infrar unlock --environment=prod", Command("unlock", "prod")),
     ("/infrar", Command("help")),
     ("  /infrar help  ", Command("help")),
+    ("/infrar plan -p api", Command("plan", project="api")),
+    ("/infrar apply -p services/api -e prod", Command("apply", "prod", "services/api")),
+    ("/infrar unlock --project=worker", Command("unlock", project="worker")),
+    ("/infrar approve-policies -e production -p api",
+     Command("approve-policies", "production", "api")),
 ])
 def test_commands(body: str, expected: Command) -> None:
     assert is_command(body) and parse(body) == expected
@@ -26,6 +31,9 @@ def test_commands(body: str, expected: Command) -> None:
     ("/infrar apply -e '../x'", "not an environment"),
     ("/infrar plan --force", "unexpected argument"),
     ("/infrar plan 'unclosed", "cannot read"),
+    ("/infrar plan -p", "needs a project name"),
+    ("/infrar plan -p ../etc", "not a project name"),
+    ("/infrar plan -p=api", "unexpected argument"),
 ])
 def test_command_errors(body: str, message: str) -> None:
     with pytest.raises(CommandError, match=message):
