@@ -57,6 +57,17 @@ class Settings:
             return database
         return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
 
+    def check_github_app(self) -> None:
+        """Processes that act on GitHub (queue workers) refuse to start without the App's id
+        and key, rather than fail on the first pull request."""
+        missing = [name for name, value in (
+            ("INFRAR_GITHUB_APP_ID", self.app_id),
+            ("INFRAR_GITHUB_PRIVATE_KEY (or INFRAR_GITHUB_PRIVATE_KEY_PATH)", self.private_key),
+        ) if not value]
+        if missing:
+            raise SettingsError(f"{' and '.join(missing)} not set: the App cannot act on GitHub "
+                                "(`infrar app register` creates the App and writes them)")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -64,11 +75,12 @@ class Settings:
         if not secret:
             raise SettingsError(
                 "INFRAR_WEBHOOK_SECRET is not set: the App refuses to accept unsigned webhooks")
+        api_url = env.get("INFRAR_GITHUB_API_URL", "").rstrip("/") or DEFAULT_API_URL
         return cls(
             webhook_secret=secret.encode(),
             app_id=env.get("INFRAR_GITHUB_APP_ID", ""),
             private_key=_private_key(env),
-            api_url=env.get("INFRAR_GITHUB_API_URL", "").rstrip("/") or DEFAULT_API_URL,
+            api_url=api_url,
             data_dir=Path(env.get("INFRAR_DATA_DIR", "") or ".infrar-app"),
             database_url=env.get("INFRAR_DATABASE_URL", ""),
             queue_url=env.get("INFRAR_QUEUE_URL", ""),
@@ -80,11 +92,20 @@ class Settings:
             plan_workers=max(1, int(env.get("INFRAR_PLAN_WORKERS", "") or 2)),
             github_client_id=env.get("INFRAR_GITHUB_CLIENT_ID", ""),
             github_client_secret=env.get("INFRAR_GITHUB_CLIENT_SECRET", ""),
-            web_url=env.get("INFRAR_GITHUB_WEB_URL", "").rstrip("/") or DEFAULT_WEB_URL,
+            web_url=env.get("INFRAR_GITHUB_WEB_URL", "").rstrip("/") or web_url_for(api_url),
             session_key=env.get("INFRAR_SESSION_KEY", "").encode(),
             cookie_secure=env.get("INFRAR_INSECURE_COOKIES", "").lower() not in _TRUE,
             access_recheck_seconds=float(env.get("INFRAR_ACCESS_RECHECK_SECONDS", "") or 300),
         )
+
+
+def web_url_for(api_url: str) -> str:
+    """GitHub's web address for its REST address: github.com for api.github.com, and
+    `https://HOST` for GitHub Enterprise Server's `https://HOST/api/v3`."""
+    api_url = api_url.rstrip("/")
+    if api_url == DEFAULT_API_URL:
+        return DEFAULT_WEB_URL
+    return api_url.removesuffix("/api/v3")
 
 
 SECRET_VARIABLES = ("INFRAR_WEBHOOK_SECRET", "INFRAR_GITHUB_PRIVATE_KEY", "INFRAR_ENCRYPTION_KEY",
