@@ -90,7 +90,7 @@ def plan_summary(row: Plan) -> dict[str, Any]:
 
 
 def who_may_apply(requirements: list[str]) -> str:
-    rule = "anyone with write access, by `/infrar apply`"
+    rule = "anyone with write access (/infrar apply)"
     wanted = {"approved": "once approved", "mergeable": "once mergeable",
               "undiverged": "while not behind its base"}
     extra = [wanted.get(r, r) for r in requirements]

@@ -21,13 +21,19 @@ document.addEventListener("DOMContentLoaded", function () {
     line.className = "line";
     line.dataset.stream = data.stream;
     line.textContent = "[" + data.stream + "] " + data.text + "\n";
+    var atEnd = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
     output.appendChild(line);
+    if (atEnd) {
+      output.scrollTop = output.scrollHeight;
+    }
   });
   source.addEventListener("end", function (event) {
     source.close();
     var status = document.getElementById("job-status");
     if (status) {
-      status.textContent = JSON.parse(event.data).status;
+      var done = JSON.parse(event.data).status;
+      status.textContent = done;
+      status.className = "status status-" + done;
     }
     var live = document.getElementById("live");
     if (live) {
