@@ -32,6 +32,10 @@ TEMPLATES = {
 AUTH_FILES = ("method.yaml", "schema.yaml", "handler.yaml", "ui-instructions.yaml")
 SERVICE_FILES = ("service.yaml", "defaults.yaml", "terraform/main.tf", "transform/rules.yaml")
 MODULE_FOLDER = "terraform"
+COMPUTE_FOLDER = "compute"
+GRANTS_INPUT = "service_grants"
+"""The variable of every capability module of a provider with compute: service name ->
+{ principal, resources = logical key -> permissions }, what that service's code does."""
 
 _SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)$")
 _BLOCK_START = re.compile(
@@ -75,6 +79,8 @@ class Service:
     outputs: dict[str, str]
     defaults: dict[str, Variable]
     checkov_skips: tuple[CheckovSkip, ...]
+    environment: dict[str, str] = field(default_factory=dict)
+    """Environment variable every deployed service gets -> the module output with its value."""
 
     @property
     def module_dir(self) -> Path:
@@ -83,6 +89,31 @@ class Service:
     @property
     def module_name(self) -> str:
         return f"{self.capability}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where a provider runs a project's services: one identity each, and its compute."""
+
+    root: Path
+    display_name: str
+    description: str
+    principal: str
+    """The module output: service name -> the identity capability modules grant to."""
+    replaces: str | None
+    schedule_format: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    defaults: dict[str, Variable]
+    checkov_skips: tuple[CheckovSkip, ...]
+
+    @property
+    def module_dir(self) -> Path:
+        return self.root / MODULE_FOLDER
+
+    @property
+    def module_name(self) -> str:
+        return "compute"
 
 
 @dataclass(frozen=True)
@@ -141,6 +172,7 @@ class ProviderPlugin:
     default_auth: str
     services: dict[str, Service]
     templates: dict[str, str] = field(default_factory=dict)
+    compute: Compute | None = None
 
     @property
     def provider_sources(self) -> set[str]:
@@ -275,6 +307,7 @@ class _Reader:
         # None when provider-defaults.yaml is broken: inputs then cannot be checked against it.
         variables = _variables(defaults.data["variables"]) if defaults else None
         services = self.services(variables, pricing)
+        compute = self.compute(variables, pricing, services)
         if manifest:
             self.check_manifest(manifest, auth)
         if regions:
@@ -284,7 +317,7 @@ class _Reader:
         if self.problems:
             return None
         return _build(self.root, manifest, regions, variables or {}, pricing, auth, services,
-                      templates)
+                      templates, compute)
 
     def check_manifest(self, manifest: YamlDocument, auth: dict[str, AuthMethod]) -> None:
         if manifest.data["name"] != self.root.name:
@@ -406,12 +439,76 @@ class _Reader:
         module = _ModuleFacts.parse(module_text)
         self.check_inputs(manifest, defaults, module, variables)
         self.check_outputs(manifest, module)
+        for name, output in manifest.data.get("environment", {}).items():
+            if output not in module.outputs:
+                self.add(manifest, ("environment", name), f"the module has no output {output!r}")
         self.check_skips(manifest, module)
         if pricing is not None:
             self.check_prices(root, module, pricing)
         if len(self.problems) > before:
             return None
         return _service(root, data, _variables(defaults.data["inputs"]))
+
+    # --- compute ---------------------------------------------------------------------------
+
+    def compute(self, variables: dict[str, Variable] | None, pricing: YamlDocument | None,
+                services: dict[str, Service]) -> Compute | None:
+        """compute/ of the provider, when it runs services (a provider may not)."""
+        root = self.root / COMPUTE_FOLDER
+        if not root.is_dir():
+            return None
+        manifest = self.yaml(root / "compute.yaml", "compute")
+        defaults = self.yaml(root / "defaults.yaml", "service-defaults")
+        module_text = self.module_text(root)
+        if not (manifest and defaults and module_text is not None):
+            return None
+        before = len(self.problems)
+        module = _ModuleFacts.parse(module_text)
+        given = {"services", "environment_variables"}
+        for name, source in manifest.data.get("inputs", {}).items():
+            given.add(name)
+            if name not in module.variables:
+                self.add(manifest, ("inputs", name), f"the module has no variable {name!r}")
+            if variables is not None and source not in variables:
+                self.add(manifest, ("inputs", name),
+                         f"{source!r} is not a variable of provider-defaults.yaml")
+        for name in defaults.data["inputs"]:
+            given.add(name)
+            if name not in module.variables:
+                self.add(defaults, ("inputs", name), f"the module has no variable {name!r}")
+        for name in ("services", "environment_variables"):
+            if name not in module.variables:
+                self.add(manifest, (), f"the module has no variable {name!r}")
+        for name, has_default in sorted(module.variables.items()):
+            if not has_default and name not in given:
+                self.add(manifest, ("inputs",),
+                         f"module variable {name!r} has no default and is not given")
+        replaces = manifest.data.get("replaces")
+        if replaces and variables is not None and replaces not in variables:
+            self.add(manifest, ("replaces",),
+                     f"{replaces!r} is not a variable of provider-defaults.yaml")
+        if manifest.data["principal"] not in manifest.data["outputs"]:
+            self.add(manifest, ("principal",), "must be one of the declared outputs")
+        self.check_outputs(manifest, module)
+        self.check_skips(manifest, module)
+        if pricing is not None:
+            self.check_prices(root, module, pricing)
+        for service in services.values():
+            facts = _ModuleFacts.parse(self.module_text(service.root) or "")
+            if GRANTS_INPUT not in facts.variables:
+                self.add(manifest, (), f"the {service.capability} module "
+                                       f"({service.name}) has no variable {GRANTS_INPUT!r}, "
+                                       "so services could not be granted what they use")
+        if len(self.problems) > before:
+            return None
+        data = manifest.data
+        skips = tuple(CheckovSkip(s["id"], s["resource"], s["reason"].strip())
+                      for s in data.get("checkov_skips", []))
+        return Compute(root=root, display_name=data["display_name"],
+                       description=data["description"], principal=data["principal"],
+                       replaces=replaces, schedule_format=data["schedule_format"],
+                       inputs=dict(data.get("inputs", {})), outputs=dict(data["outputs"]),
+                       defaults=_variables(defaults.data["inputs"]), checkov_skips=skips)
 
     def module_text(self, root: Path) -> str | None:
         folder = root / MODULE_FOLDER
@@ -583,13 +680,14 @@ def _service(root: Path, data: dict[str, Any], defaults: dict[str, Variable]) ->
         display_name=data["display_name"], description=data["description"],
         resources=resources, inputs=dict(data.get("inputs", {})),
         outputs=dict(data.get("outputs", {})), defaults=defaults, checkov_skips=skips,
+        environment=dict(data.get("environment", {})),
     )
 
 
 def _build(root: Path, manifest: YamlDocument, regions: YamlDocument,
            variables: dict[str, Variable], pricing: YamlDocument,
            auth: dict[str, AuthMethod], services: dict[str, Service],
-           templates: dict[str, str | None]) -> ProviderPlugin:
+           templates: dict[str, str | None], compute: Compute | None) -> ProviderPlugin:
     data = manifest.data
     prices = {t: Price(float(p["monthly"]), p.get("notes", ""))
               for t, p in pricing.data["resources"].items()}
@@ -602,4 +700,5 @@ def _build(root: Path, manifest: YamlDocument, regions: YamlDocument,
                         pricing.data.get("notes", "")),
         auth_methods=auth, default_auth=data["authentication"]["default"],
         services=services, templates={k: v for k, v in templates.items() if v is not None},
+        compute=compute,
     )

@@ -13,10 +13,20 @@ from typing import Any
 from infrar.engine.config import ProjectConfig, Target
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import write_tree
+from infrar.engine.infra import compute as services_tf
 from infrar.engine.infra import hcl
-from infrar.engine.infra.catalog import TEMPLATES, ProviderPlugin, Service, Variable, load_plugin
+from infrar.engine.infra.catalog import (
+    GRANTS_INPUT,
+    TEMPLATES,
+    ProviderPlugin,
+    Service,
+    Variable,
+    load_plugin,
+)
+from infrar.engine.infra.compute import ServiceRights
 from infrar.engine.infra.inventory import Inventory, Resource, Scan, build_inventory
 from infrar.engine.naming import DEFAULT_PATTERN, Naming
+from infrar.engine.services import ServiceUses, service_uses
 from infrar.engine.templates import render_infra
 
 MANIFEST = ".infrar-generated.json"
@@ -36,6 +46,8 @@ class Generation:
     inventory: Inventory
     files: dict[str, bytes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    services: dict[str, ServiceRights] = field(default_factory=dict)
+    """Service name -> what its identity is granted, when the provider runs services."""
 
     @property
     def ok(self) -> bool:
@@ -53,21 +65,32 @@ def generate_paths(paths: list[Path], *, target: Target, project_dir: str = ".",
     from infrar.engine.pipeline import run_pipeline
 
     found = run_pipeline(paths, config=target.config, targets={}, build=False)
-    return generate(found.scan, target=target, project_dir=project_dir, environ=environ)
+    services = service_uses(target.config, found.scan, roots=paths)
+    return generate(found.scan, target=target, project_dir=project_dir, environ=environ,
+                    services=services)
 
 
 def generate(scan: Scan, *, target: Target, project_dir: str = ".",
-             environ: Mapping[str, str] | None = None) -> Generation:
-    """`project_dir`: the project folder as seen from where Terraform will run."""
+             environ: Mapping[str, str] | None = None,
+             services: dict[str, ServiceUses] | None = None) -> Generation:
+    """`project_dir`: the project folder as seen from where Terraform will run. `services`:
+    each service's uses (default: found from the configuration's paths)."""
     plugin = load_plugin(target.provider)
     inventory = build_inventory(scan.uses, plugin=plugin, naming=target.naming)
     result = Generation(target, plugin, inventory,
                         diagnostics=sorted(scan.diagnostics + inventory.diagnostics))
     if not result.ok:
         return result
+    if plugin.compute is not None and target.config.services:
+        found = service_uses(target.config, scan) if services is None else services
+        result.services = services_tf.service_rights(found, plugin=plugin, naming=target.naming)
     values = resolve_values(plugin, target, project_dir=project_dir,
                             environ=os.environ if environ is None else environ)
-    result.files = render_files(plugin, target, inventory, values)
+    try:
+        result.files = render_files(plugin, target, inventory, values, result.services)
+    except EngineError as exc:
+        where = str(target.config.path.name) if target.config.path else ".infrar.yaml"
+        result.diagnostics.append(Diagnostic(where, 1, 1, "services", str(exc)))
     return result
 
 
@@ -95,21 +118,39 @@ def region_of(plugin: ProviderPlugin, target: Target) -> str:
 
 
 def render_files(plugin: ProviderPlugin, target: Target, inventory: Inventory,
-                 values: dict[str, Any]) -> dict[str, bytes]:
+                 values: dict[str, Any], rights: dict[str, ServiceRights] | None = None
+                 ) -> dict[str, bytes]:
+    """With `rights` (the provider runs services), every service gets its identity, compute
+    and grants, and the hand-named identities they replace are no longer asked for."""
+    rights = rights or {}
     header = _HEADER.format(provider=plugin.name, environment=target.environment)
     services = [plugin.service_for(c) for c in inventory.capabilities]
-    variables = _variables(plugin, services, inventory, values)
+    replaced = plugin.compute.replaces if rights and plugin.compute else None
+    variables = [v for v in _variables(plugin, services, inventory, values)
+                 if v["name"] != replaced]
+    if rights and plugin.compute:
+        variables += services_tf.image_variables(rights)
+        variables += [_variable(v, v.value, name=f"{services_tf.MODULE}_{v.name}")
+                      for v in plugin.compute.defaults.values()]
+        variables.sort(key=lambda v: v["name"])
     context = template_context(plugin, target, values, variables)
     files = {
         output: header + _render(plugin, key, context)
         for key, output in _TEMPLATE_OUTPUTS.items()
     }
-    files["main.tf"] = header + "\n".join(_module_block(s, inventory) for s in services)
-    files["outputs.tf"] = header + "\n".join(_outputs(s) for s in services)
+    blocks = [_module_block(s, inventory, plugin, rights, replaced) for s in services]
+    outputs = [_outputs(s) for s in services]
+    if rights:
+        blocks.append(services_tf.compute_block(plugin, rights, services))
+        outputs.append(services_tf.compute_outputs(plugin))
+    files["main.tf"] = header + "\n".join(blocks)
+    files["outputs.tf"] = header + "\n".join(outputs)
     files["terraform.tfvars"] = header + _tfvars(variables, inventory)
     encoded = {name: _tidy(text).encode() for name, text in files.items()}
     for service in services:
-        encoded.update(_module_files(service))
+        encoded.update(_module_files(service.module_dir, service.module_name))
+    if rights and plugin.compute:
+        encoded.update(_module_files(plugin.compute.module_dir, plugin.compute.module_name))
     return dict(sorted(encoded.items()))
 
 
@@ -180,7 +221,8 @@ def _short(location: str) -> str:
     return f"{PurePosixPath(path).name}:{rest.split(':')[0]}"
 
 
-def _module_block(service: Service, inventory: Inventory) -> str:
+def _module_block(service: Service, inventory: Inventory, plugin: ProviderPlugin,
+                  rights: dict[str, ServiceRights], replaced: str | None) -> str:
     resources = [r for r in inventory.resources if r.capability == service.capability]
     maps = []
     for kind, spec in sorted(service.resources.items()):
@@ -188,11 +230,14 @@ def _module_block(service: Service, inventory: Inventory) -> str:
                            "permissions": list(r.permissions)}
                    for r in resources if r.kind == kind}
         maps.append((spec.input, entries or hcl.Expr("{}")))
-    inputs = [(name, hcl.Expr(f"var.{source}")) for name, source in sorted(service.inputs.items())]
+    inputs = [(name, hcl.Expr(f"var.{source}")) for name, source in sorted(service.inputs.items())
+              if source != replaced]
     inputs += [(name, hcl.Expr(f"var.{service.capability}_{name}"))
                for name in sorted(service.defaults)]
     source = [("source", f"./modules/{service.module_name}")]
-    return hcl.block(f'module "{service.capability}"', [source, maps, inputs])
+    granted = [(GRANTS_INPUT, services_tf.grants(plugin, service, rights) or hcl.Expr("{}"))] \
+        if rights else []
+    return hcl.block(f'module "{service.capability}"', [source, maps, granted, inputs])
 
 
 def _outputs(service: Service) -> str:
@@ -216,12 +261,12 @@ def _tfvars(variables: list[dict[str, Any]], inventory: Inventory) -> str:
     return text
 
 
-def _module_files(service: Service) -> dict[str, bytes]:
+def _module_files(folder: Path, name: str) -> dict[str, bytes]:
     files = {}
-    for path in sorted(service.module_dir.rglob("*")):
+    for path in sorted(folder.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
-            relative = path.relative_to(service.module_dir).as_posix()
-            files[f"modules/{service.module_name}/{relative}"] = path.read_bytes()
+            relative = path.relative_to(folder).as_posix()
+            files[f"modules/{name}/{relative}"] = path.read_bytes()
     return files
 
 

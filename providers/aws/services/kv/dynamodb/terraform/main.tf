@@ -39,6 +39,15 @@ variable "app_role_names" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each table."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete a table until this is turned off."
   type        = bool
@@ -142,6 +151,49 @@ resource "aws_iam_role_policy_attachment" "access" {
 
   role       = each.value
   policy_arn = aws_iam_policy.access.arn
+}
+
+# Per service: the same statements, from what that service's code does alone.
+locals {
+  service_kms_actions = {
+    for name, grant in var.service_grants : name => sort(distinct(concat(
+      length(flatten(values(grant.resources))) > 0 ? ["kms:Decrypt", "kms:DescribeKey"] : [],
+      contains(flatten(values(grant.resources)), "dynamodb:PutItem") ? ["kms:Encrypt", "kms:GenerateDataKey"] : [],
+    )))
+  }
+}
+
+data "aws_iam_policy_document" "service" {
+  for_each = var.service_grants
+
+  dynamic "statement" {
+    for_each = { for key, permissions in each.value.resources : key => permissions if length(permissions) > 0 }
+    content {
+      actions   = sort(statement.value)
+      resources = [aws_dynamodb_table.this[statement.key].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.service_kms_actions[each.key]) > 0 ? [local.service_kms_actions[each.key]] : []
+    content {
+      actions   = statement.value
+      resources = [aws_kms_key.this.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${var.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "service" {
+  for_each = var.service_grants
+
+  name   = "infrar-kv"
+  role   = each.value.principal
+  policy = data.aws_iam_policy_document.service[each.key].json
 }
 
 output "table_names" {

@@ -34,6 +34,15 @@ variable "app_role_names" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each queue."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "visibility_timeout_seconds" {
   description = "Visibility timeout of a message received without one of its own."
   type        = number
@@ -201,6 +210,44 @@ resource "aws_iam_role_policy_attachment" "access" {
 
   role       = each.value
   policy_arn = aws_iam_policy.access.arn
+}
+
+# Per service: the same statements, from what that service's code does alone.
+locals {
+  service_kms_actions = {
+    for name, grant in var.service_grants : name => sort(distinct(concat(
+      contains(flatten(values(grant.resources)), "sqs:SendMessage") ? ["kms:Decrypt", "kms:GenerateDataKey"] : [],
+      contains(flatten(values(grant.resources)), "sqs:ReceiveMessage") ? ["kms:Decrypt"] : [],
+    )))
+  }
+}
+
+data "aws_iam_policy_document" "service" {
+  for_each = var.service_grants
+
+  dynamic "statement" {
+    for_each = { for key, permissions in each.value.resources : key => permissions if length(permissions) > 0 }
+    content {
+      actions   = sort(statement.value)
+      resources = [aws_sqs_queue.this[statement.key].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.service_kms_actions[each.key]) > 0 ? [local.service_kms_actions[each.key]] : []
+    content {
+      actions   = statement.value
+      resources = [aws_kms_key.this.arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "service" {
+  for_each = var.service_grants
+
+  name   = "infrar-queue"
+  role   = each.value.principal
+  policy = data.aws_iam_policy_document.service[each.key].json
 }
 
 output "queue_urls" {

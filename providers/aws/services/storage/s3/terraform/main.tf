@@ -32,6 +32,15 @@ variable "app_role_names" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each bucket."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "versioning" {
   description = "Keep earlier versions of every object."
   type        = bool
@@ -230,6 +239,58 @@ resource "aws_iam_role_policy_attachment" "access" {
 
   role       = each.value
   policy_arn = aws_iam_policy.access.arn
+}
+
+# Per service: the same statements, from what that service's code does alone.
+locals {
+  service_statements = {
+    for name, grant in var.service_grants : name => flatten([
+      for key, permissions in grant.resources : [
+        {
+          actions   = sort(setintersection(permissions, local.bucket_actions))
+          resources = [aws_s3_bucket.this[key].arn]
+        },
+        {
+          actions   = sort(setsubtract(permissions, local.bucket_actions))
+          resources = ["${aws_s3_bucket.this[key].arn}/*"]
+        },
+      ]
+    ])
+  }
+  service_kms_actions = {
+    for name, grant in var.service_grants : name => sort(distinct(concat(
+      contains(flatten(values(grant.resources)), "s3:GetObject") ? ["kms:Decrypt"] : [],
+      contains(flatten(values(grant.resources)), "s3:PutObject") ? ["kms:Decrypt", "kms:GenerateDataKey"] : [],
+    )))
+  }
+}
+
+data "aws_iam_policy_document" "service" {
+  for_each = var.service_grants
+
+  dynamic "statement" {
+    for_each = [for grant in local.service_statements[each.key] : grant if length(grant.actions) > 0]
+    content {
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.service_kms_actions[each.key]) > 0 ? [local.service_kms_actions[each.key]] : []
+    content {
+      actions   = statement.value
+      resources = [aws_kms_key.this.arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "service" {
+  for_each = var.service_grants
+
+  name   = "infrar-storage"
+  role   = each.value.principal
+  policy = data.aws_iam_policy_document.service[each.key].json
 }
 
 output "bucket_names" {

@@ -39,6 +39,15 @@ variable "app_principal_ids" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each table."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "resource_group_name" {
   description = "Resource group to create; empty derives one."
   type        = string
@@ -150,6 +159,46 @@ resource "azurerm_role_assignment" "table" {
   scope              = "${azurerm_storage_account.this.id}/tableServices/default/tables/${local.names[each.value.table]}"
   role_definition_id = azurerm_role_definition.table[each.value.table].role_definition_resource_id
   principal_id       = each.value.principal
+
+  depends_on = [azurerm_resource_group_template_deployment.table]
+}
+
+# Per service: a custom role per table it uses, with what its code does there alone.
+locals {
+  service_tables = merge({}, [
+    for name, grant in var.service_grants : {
+      for key, permissions in grant.resources : "${name} ${key}" => {
+        service     = name
+        table       = key
+        principal   = grant.principal
+        permissions = sort(permissions)
+      } if length(permissions) > 0
+    }
+  ]...)
+}
+
+resource "azurerm_role_definition" "service_table" {
+  for_each = local.service_tables
+
+  name        = "infrar ${local.account_name} ${local.names[each.value.table]} ${each.value.service}"
+  scope       = azurerm_resource_group.this.id
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with table ${local.names[each.value.table]}."
+
+  permissions {
+    actions      = []
+    data_actions = each.value.permissions
+  }
+
+  assignable_scopes = [azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "service_table" {
+  for_each = local.service_tables
+
+  scope              = "${azurerm_storage_account.this.id}/tableServices/default/tables/${local.names[each.value.table]}"
+  role_definition_id = azurerm_role_definition.service_table[each.key].role_definition_resource_id
+  principal_id       = each.value.principal
+  principal_type     = "ServicePrincipal"
 
   depends_on = [azurerm_resource_group_template_deployment.table]
 }

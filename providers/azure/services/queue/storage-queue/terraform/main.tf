@@ -42,6 +42,15 @@ variable "app_principal_ids" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each queue."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "resource_group_name" {
   description = "Resource group to create; empty derives one."
   type        = string
@@ -155,6 +164,44 @@ resource "azurerm_role_assignment" "queue" {
   scope              = azurerm_storage_queue.this[each.value.queue].resource_manager_id
   role_definition_id = azurerm_role_definition.queue[each.value.queue].role_definition_resource_id
   principal_id       = each.value.principal
+}
+
+# Per service: a custom role per queue it uses, with what its code does there alone.
+locals {
+  service_queues = merge({}, [
+    for name, grant in var.service_grants : {
+      for key, permissions in grant.resources : "${name} ${key}" => {
+        service     = name
+        queue       = key
+        principal   = grant.principal
+        permissions = sort(permissions)
+      } if length(permissions) > 0
+    }
+  ]...)
+}
+
+resource "azurerm_role_definition" "service_queue" {
+  for_each = local.service_queues
+
+  name        = "infrar ${local.account_name} ${var.queues[each.value.queue].name} ${each.value.service}"
+  scope       = azurerm_resource_group.this.id
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with queue ${var.queues[each.value.queue].name}."
+
+  permissions {
+    actions      = []
+    data_actions = each.value.permissions
+  }
+
+  assignable_scopes = [azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "service_queue" {
+  for_each = local.service_queues
+
+  scope              = azurerm_storage_queue.this[each.value.queue].resource_manager_id
+  role_definition_id = azurerm_role_definition.service_queue[each.key].role_definition_resource_id
+  principal_id       = each.value.principal
+  principal_type     = "ServicePrincipal"
 }
 
 output "queue_names" {

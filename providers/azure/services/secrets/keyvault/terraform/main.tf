@@ -40,6 +40,15 @@ variable "app_principal_ids" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each secret."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "resource_group_name" {
   description = "Resource group to create; empty derives one."
   type        = string
@@ -117,6 +126,40 @@ resource "azurerm_role_assignment" "access" {
   scope              = azurerm_key_vault.this.id
   role_definition_id = azurerm_role_definition.access[0].role_definition_resource_id
   principal_id       = each.value
+}
+
+# Per service: a custom role with what its code does with the secrets, on the vault.
+locals {
+  service_actions = {
+    for name, grant in var.service_grants : name => {
+      principal = grant.principal
+      actions   = sort(distinct(flatten(values(grant.resources))))
+    } if length(flatten(values(grant.resources))) > 0
+  }
+}
+
+resource "azurerm_role_definition" "service" {
+  for_each = local.service_actions
+
+  name        = "infrar ${local.vault_name} secrets ${each.key}"
+  scope       = azurerm_resource_group.this.id
+  description = "What the ${each.key} service of ${var.project} ${var.environment} does with its secrets."
+
+  permissions {
+    actions      = []
+    data_actions = each.value.actions
+  }
+
+  assignable_scopes = [azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "service" {
+  for_each = local.service_actions
+
+  scope              = azurerm_key_vault.this.id
+  role_definition_id = azurerm_role_definition.service[each.key].role_definition_resource_id
+  principal_id       = each.value.principal
+  principal_type     = "ServicePrincipal"
 }
 
 output "vault_url" {

@@ -51,6 +51,15 @@ variable "app_principal_ids" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each bucket."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "versioning" {
   description = "Keep earlier versions of every blob."
   type        = bool
@@ -190,6 +199,73 @@ resource "azurerm_role_assignment" "account" {
   scope              = azurerm_storage_account.this.id
   role_definition_id = azurerm_role_definition.account[0].role_definition_resource_id
   principal_id       = each.value
+}
+
+# Per service: a custom role per container it uses, with what its code does there alone.
+locals {
+  service_containers = merge({}, [
+    for name, grant in var.service_grants : {
+      for key, permissions in grant.resources : "${name} ${key}" => {
+        service     = name
+        bucket      = key
+        principal   = grant.principal
+        permissions = sort([for p in permissions : p if length(regexall("/blobs/", p)) > 0])
+      }
+    }
+  ]...)
+  service_account_actions = {
+    for name, grant in var.service_grants : name => {
+      principal = grant.principal
+      actions   = sort(distinct([for p in flatten(values(grant.resources)) : p if length(regexall("/blobs/", p)) == 0]))
+    } if length([for p in flatten(values(grant.resources)) : p if length(regexall("/blobs/", p)) == 0]) > 0
+  }
+}
+
+resource "azurerm_role_definition" "service_container" {
+  for_each = { for key, grant in local.service_containers : key => grant if length(grant.permissions) > 0 }
+
+  name        = "infrar ${local.account_name} ${var.buckets[each.value.bucket].name} ${each.value.service}"
+  scope       = azurerm_resource_group.this.id
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with container ${var.buckets[each.value.bucket].name}."
+
+  permissions {
+    actions      = []
+    data_actions = each.value.permissions
+  }
+
+  assignable_scopes = [azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "service_container" {
+  for_each = { for key, grant in local.service_containers : key => grant if length(grant.permissions) > 0 }
+
+  scope              = azurerm_storage_container.this[each.value.bucket].id
+  role_definition_id = azurerm_role_definition.service_container[each.key].role_definition_resource_id
+  principal_id       = each.value.principal
+  principal_type     = "ServicePrincipal"
+}
+
+resource "azurerm_role_definition" "service_account" {
+  for_each = local.service_account_actions
+
+  name        = "infrar ${local.account_name} account ${each.key}"
+  scope       = azurerm_resource_group.this.id
+  description = "Lets the ${each.key} service of ${var.project} ${var.environment} sign URLs with user delegation keys."
+
+  permissions {
+    actions = each.value.actions
+  }
+
+  assignable_scopes = [azurerm_resource_group.this.id]
+}
+
+resource "azurerm_role_assignment" "service_account" {
+  for_each = local.service_account_actions
+
+  scope              = azurerm_storage_account.this.id
+  role_definition_id = azurerm_role_definition.service_account[each.key].role_definition_resource_id
+  principal_id       = each.value.principal
+  principal_type     = "ServicePrincipal"
 }
 
 output "container_names" {

@@ -39,6 +39,15 @@ variable "app_members" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each table."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "database_name" {
   description = "Name of the database; empty derives one."
   type        = string
@@ -102,6 +111,39 @@ resource "google_project_iam_member" "access" {
   project = data.google_client_config.current.project
   role    = google_project_iam_custom_role.this[0].name
   member  = each.value
+
+  condition {
+    title       = "infrar kv database ${google_firestore_database.this.name}"
+    description = "Only the database of the ${var.project} ${var.environment} tables."
+    expression  = "resource.name == \"projects/${data.google_client_config.current.project}/databases/${google_firestore_database.this.name}\""
+  }
+}
+
+# Per service: a custom role with what its code does with the tables, on this database only.
+locals {
+  service_permissions = {
+    for name, grant in var.service_grants : name => {
+      member      = grant.principal
+      permissions = sort(distinct(flatten(values(grant.resources))))
+    } if length(flatten(values(grant.resources))) > 0
+  }
+}
+
+resource "google_project_iam_custom_role" "service" {
+  for_each = local.service_permissions
+
+  role_id     = "infrar_kv_${substr(sha1("${var.project}/${var.environment}/${each.key}"), 0, 16)}"
+  title       = "infrar kv ${var.project} ${var.environment} ${each.key}"
+  description = "What the ${each.key} service of ${var.project} ${var.environment} does with its tables in Firestore."
+  permissions = each.value.permissions
+}
+
+resource "google_project_iam_member" "service" {
+  for_each = local.service_permissions
+
+  project = data.google_client_config.current.project
+  role    = google_project_iam_custom_role.service[each.key].name
+  member  = each.value.member
 
   condition {
     title       = "infrar kv database ${google_firestore_database.this.name}"

@@ -35,6 +35,15 @@ variable "app_members" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each queue."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "ack_deadline_seconds" {
   description = "Ack deadline until a receiver sets the message's own visibility timeout."
   type        = number
@@ -182,6 +191,55 @@ resource "google_pubsub_subscription_iam_member" "access" {
 
   subscription = google_pubsub_subscription.this[each.value.queue].name
   role         = google_project_iam_custom_role.subscription[each.value.queue].name
+  member       = each.value.member
+}
+
+# Per service: custom roles per queue it uses, with what its code does there alone.
+locals {
+  service_queues = merge({}, [
+    for name, grant in var.service_grants : {
+      for key, permissions in grant.resources : "${name} ${key}" => {
+        service       = name
+        queue         = key
+        member        = grant.principal
+        topic         = sort([for p in permissions : p if substr(p, 0, 14) == "pubsub.topics."])
+        subscriptions = sort([for p in permissions : p if substr(p, 0, 21) == "pubsub.subscriptions."])
+      }
+    }
+  ]...)
+}
+
+resource "google_project_iam_custom_role" "service_topic" {
+  for_each = { for key, grant in local.service_queues : key => grant if length(grant.topic) > 0 }
+
+  role_id     = "infrar_${substr(sha1("${each.value.service}/${var.queues[each.value.queue].name}/send"), 0, 24)}"
+  title       = "infrar ${var.queues[each.value.queue].name} send ${each.value.service}"
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with topic ${var.queues[each.value.queue].name}."
+  permissions = each.value.topic
+}
+
+resource "google_pubsub_topic_iam_member" "service" {
+  for_each = { for key, grant in local.service_queues : key => grant if length(grant.topic) > 0 }
+
+  topic  = google_pubsub_topic.this[each.value.queue].name
+  role   = google_project_iam_custom_role.service_topic[each.key].name
+  member = each.value.member
+}
+
+resource "google_project_iam_custom_role" "service_subscription" {
+  for_each = { for key, grant in local.service_queues : key => grant if length(grant.subscriptions) > 0 }
+
+  role_id     = "infrar_${substr(sha1("${each.value.service}/${var.queues[each.value.queue].name}/receive"), 0, 24)}"
+  title       = "infrar ${var.queues[each.value.queue].name} receive ${each.value.service}"
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with subscription ${var.queues[each.value.queue].name}."
+  permissions = each.value.subscriptions
+}
+
+resource "google_pubsub_subscription_iam_member" "service" {
+  for_each = { for key, grant in local.service_queues : key => grant if length(grant.subscriptions) > 0 }
+
+  subscription = google_pubsub_subscription.this[each.value.queue].name
+  role         = google_project_iam_custom_role.service_subscription[each.key].name
   member       = each.value.member
 }
 

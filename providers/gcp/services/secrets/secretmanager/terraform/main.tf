@@ -35,6 +35,15 @@ variable "app_members" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each secret."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "replication_locations" {
   description = "Locations for user-managed replication; empty for automatic replication."
   type        = list(string)
@@ -104,6 +113,37 @@ resource "google_secret_manager_secret_iam_member" "access" {
 
   secret_id = google_secret_manager_secret.this[each.value.secret].id
   role      = google_project_iam_custom_role.secret[each.value.secret].name
+  member    = each.value.member
+}
+
+# Per service: a custom role per secret it uses, with what its code does there alone.
+locals {
+  service_secrets = merge({}, [
+    for name, grant in var.service_grants : {
+      for key, permissions in grant.resources : "${name} ${key}" => {
+        service     = name
+        secret      = key
+        member      = grant.principal
+        permissions = sort(permissions)
+      } if length(permissions) > 0
+    }
+  ]...)
+}
+
+resource "google_project_iam_custom_role" "service_secret" {
+  for_each = local.service_secrets
+
+  role_id     = "infrar_${substr(sha1("${each.value.service}/${var.secrets[each.value.secret].name}/secret"), 0, 24)}"
+  title       = "infrar secret ${var.secrets[each.value.secret].name} ${each.value.service}"
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with secret ${var.secrets[each.value.secret].name}."
+  permissions = each.value.permissions
+}
+
+resource "google_secret_manager_secret_iam_member" "service" {
+  for_each = local.service_secrets
+
+  secret_id = google_secret_manager_secret.this[each.value.secret].id
+  role      = google_project_iam_custom_role.service_secret[each.key].name
   member    = each.value.member
 }
 

@@ -39,6 +39,15 @@ variable "app_members" {
   default     = []
 }
 
+variable "service_grants" {
+  description = "Service name -> its identity and, by logical name, what its code does with each bucket."
+  type = map(object({
+    principal = string
+    resources = map(list(string))
+  }))
+  default = {}
+}
+
 variable "versioning" {
   description = "Keep earlier versions of every object."
   type        = bool
@@ -158,6 +167,61 @@ resource "google_service_account_iam_member" "account" {
   service_account_id = "projects/${data.google_client_config.current.project}/serviceAccounts/${each.value}"
   role               = google_project_iam_custom_role.account[0].name
   member             = "serviceAccount:${each.value}"
+}
+
+# Per service: a custom role per bucket it uses, with what its code does there alone.
+locals {
+  service_buckets = merge({}, [
+    for name, grant in var.service_grants : {
+      for key, permissions in grant.resources : "${name} ${key}" => {
+        service     = name
+        bucket      = key
+        member      = grant.principal
+        permissions = sort([for p in permissions : p if substr(p, 0, 8) == "storage."])
+      }
+    }
+  ]...)
+  service_signers = {
+    for name, grant in var.service_grants : name => {
+      account     = trimprefix(grant.principal, "serviceAccount:")
+      member      = grant.principal
+      permissions = sort(distinct([for p in flatten(values(grant.resources)) : p if substr(p, 0, 8) != "storage."]))
+    } if length([for p in flatten(values(grant.resources)) : p if substr(p, 0, 8) != "storage."]) > 0
+  }
+}
+
+resource "google_project_iam_custom_role" "service_bucket" {
+  for_each = { for key, grant in local.service_buckets : key => grant if length(grant.permissions) > 0 }
+
+  role_id     = "infrar_${substr(sha1("${each.value.service}/${var.buckets[each.value.bucket].name}"), 0, 24)}"
+  title       = "infrar ${var.buckets[each.value.bucket].name} ${each.value.service}"
+  description = "What the ${each.value.service} service of ${var.project} ${var.environment} does with bucket ${var.buckets[each.value.bucket].name}."
+  permissions = each.value.permissions
+}
+
+resource "google_storage_bucket_iam_member" "service" {
+  for_each = { for key, grant in local.service_buckets : key => grant if length(grant.permissions) > 0 }
+
+  bucket = google_storage_bucket.this[each.value.bucket].name
+  role   = google_project_iam_custom_role.service_bucket[each.key].name
+  member = each.value.member
+}
+
+resource "google_project_iam_custom_role" "service_signer" {
+  for_each = local.service_signers
+
+  role_id     = "infrar_sign_${substr(sha1("${var.project}/${var.environment}/${each.key}"), 0, 16)}"
+  title       = "infrar signing ${each.key}"
+  description = "Lets the ${each.key} service sign URLs as its own service account."
+  permissions = each.value.permissions
+}
+
+resource "google_service_account_iam_member" "service_signer" {
+  for_each = local.service_signers
+
+  service_account_id = "projects/${data.google_client_config.current.project}/serviceAccounts/${each.value.account}"
+  role               = google_project_iam_custom_role.service_signer[each.key].name
+  member             = each.value.member
 }
 
 output "bucket_names" {
