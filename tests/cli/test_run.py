@@ -249,6 +249,10 @@ def test_run_serves_stores_restarts_on_change_runs_the_schedule_and_stops_clean(
     first.wait_for(r"flaky: restarting in 1 s")
     first.wait_for(r"flaky: restarting in 2 s")  # backoff grows
 
+    (project / "shop" / "web.py").write_text("from infrar.storage import read\ndef app(:\n")
+    first.wait_for(r"shop/web\.py:\d+:\d+: error")
+    first.wait_for(r"the services keep running the code they started with")
+    assert _request(port, "GET", "/healthz") == (200, b"v1")
     (project / "shop" / "web.py").write_text(
         WEB.format(version="v2, changed", sick=str(project / "sick")))
     first.wait_for(r"code changed: shop/web\.py")
