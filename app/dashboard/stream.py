@@ -44,7 +44,10 @@ class Stream:
         self._events = _events(runtime, job_id, after=after)
 
     def __iter__(self) -> Iterator[str]:
-        return self._events
+        try:
+            yield from self._events
+        finally:
+            self.close()
 
     def close(self) -> None:
         self._events.close()

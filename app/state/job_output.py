@@ -7,14 +7,13 @@ planned or applied), so parallel plans of one job do not interleave.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from infrar.app.logs import scrub
 from infrar.app.state.models import Base
@@ -44,28 +43,30 @@ class Line:
 
 
 def recorder(db: Database, *, job_id: str, stream: str) -> Callable[[str], None]:
-    """A line callback (see the Terraform runner's `on_output`) that stores each line."""
-    lock = threading.Lock()
-    kept = [count(db, job_id)]
+    """A line callback (see the Terraform runner's `on_output`) that stores each line, up to
+    MAX_LINES_PER_JOB for the whole job, then one line saying the rest was not kept."""
 
     def record(text: str) -> None:
-        with lock:
-            if kept[0] > MAX_LINES_PER_JOB:
+        with db.session() as s:
+            kept = _count(s, job_id)
+            if kept > MAX_LINES_PER_JOB:
                 return
-            kept[0] += 1
-            if kept[0] > MAX_LINES_PER_JOB:
+            if kept == MAX_LINES_PER_JOB:
                 text = TRUNCATED
-            with db.session() as s:
-                s.add(JobOutputLine(job_id=job_id, stream=stream,
-                                    line=scrub(text[:MAX_LINE_CHARS]), created_at=time.time()))
+            s.add(JobOutputLine(job_id=job_id, stream=stream,
+                                line=scrub(text[:MAX_LINE_CHARS]), created_at=time.time()))
 
     return record
 
 
+def _count(s: Session, job_id: str) -> int:
+    return int(s.execute(select(func.count()).select_from(JobOutputLine).where(
+        JobOutputLine.job_id == job_id)).scalar_one())
+
+
 def count(db: Database, job_id: str) -> int:
     with db.session() as s:
-        return int(s.execute(select(func.count()).select_from(JobOutputLine).where(
-            JobOutputLine.job_id == job_id)).scalar_one())
+        return _count(s, job_id)
 
 
 def lines(db: Database, job_id: str, *, stream: str | None = None, after: int = 0,
