@@ -17,6 +17,8 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	test -x .venv-checkov/bin/checkov || ($(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov)
 	bash tests/install-emulators.sh
+	# The dashboard tests drive Debian's Chromium and its driver (as root, as CI runs).
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver)
 
 demo: install
 	bash scripts/demo.sh $(BIN)
