@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -16,7 +18,7 @@ def app_group() -> None:
     """The GitHub App: webhook server, queue workers, credentials."""
 
 
-def _settings() -> Settings:
+def _settings(*, acts_on_github: bool = False) -> Settings:
     try:
         from infrar.app.settings import Settings, SettingsError, scrub_environment
     except ImportError as exc:
@@ -24,6 +26,8 @@ def _settings() -> Settings:
             f"the GitHub App needs the 'app' extra (pip install 'infrar[app]'): {exc}") from None
     try:
         settings = Settings.from_env()
+        if acts_on_github:
+            settings.check_github_app()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     scrub_environment()
@@ -55,7 +59,7 @@ LOG_LEVEL = click.option("--log-level", default="info", show_default=True,
 def serve(host: str, port: int, threads: int, embedded_workers: int, server: str,
           log_level: str) -> None:
     """Receive webhooks on POST /webhook (and answer GET /healthz)."""
-    settings = _settings()
+    settings = _settings(acts_on_github=embedded_workers > 0)
     _logging(log_level)
     from infrar.app.server import serve as run
 
@@ -68,7 +72,7 @@ def serve(host: str, port: int, threads: int, embedded_workers: int, server: str
 @LOG_LEVEL
 def worker(workers: int, log_level: str) -> None:
     """Run queued deliveries (for INFRAR_QUEUE_URL shared with `serve`)."""
-    settings = _settings()
+    settings = _settings(acts_on_github=True)
     _logging(log_level)
     from infrar.app.runtime import Runtime
     from infrar.app.worker import run_worker
@@ -112,3 +116,40 @@ def new_key() -> None:
     from infrar.app.crypto import new_key as make
 
     click.echo(make())
+
+
+@app_group.command("register")
+@click.option("--webhook-url", required=True,
+              help="Where GitHub sends webhooks: the public URL of this App's POST /webhook, "
+                   "e.g. https://infrar.example.com/webhook.")
+@click.option("--env-file", default="infrar.env", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the App's credentials are written (mode 0600).")
+@click.option("--force", is_flag=True, help="Replace an existing env file.")
+@click.option("--name", help="The App's name (unique on GitHub); default: the manifest's.")
+@click.option("--org", "organization", help="Create the App for this organization.")
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Loopback port of the registration page (0: any free one).")
+@click.option("--timeout", default=1800.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds to wait for GitHub's answer.")
+def register(webhook_url: str, env_file: Path, force: bool, name: str | None,
+             organization: str | None, port: int, timeout: float) -> None:
+    """Create the GitHub App from app/manifest.json through GitHub's manifest flow (a page
+    served on 127.0.0.1), and write its id, private key, webhook secret and a fresh
+    encryption key to an env file."""
+    try:
+        from infrar.app import register as flow
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the GitHub App needs the 'app' extra (pip install 'infrar[app]'): {exc}") from None
+    api_url, web_url = flow.github_urls(os.environ)
+    try:
+        flow.refuse_existing(env_file, force=force)
+        page = flow.ManifestFlow(api_url=api_url, web_url=web_url, webhook_url=webhook_url,
+                                 name=name, organization=organization, port=port)
+        click.echo(f"Open {page.url} in a browser signed in to {web_url} and press the button.")
+        registration = page.wait(timeout)
+        flow.save(registration, env_file, api_url=api_url, force=force)
+    except flow.RegistrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(flow.next_steps(registration, env_file, webhook_url), nl=False)
