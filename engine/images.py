@@ -1,0 +1,191 @@
+"""The container image of a service: its Containerfile and build context, made from the
+provider's transformed tree (user code with `infrar_native` and its native requirements).
+
+The image carries no `infrar` package: the transformed tree needs none. Nothing here runs a
+build; engine/buildah.py does, from the context written by `write_context`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from infrar.engine.config import ServiceConfig
+from infrar.engine.diagnostics import EngineError
+from infrar.engine.native import ENVIRONMENT_VARIABLE
+from infrar.engine.pipeline import REQUIREMENTS_FILE, Build
+
+DEFAULT_BASE_IMAGE = (
+    "docker.io/library/python:3.12-slim-bookworm"
+    "@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254"
+)
+"""Python 3.12 on Debian bookworm, pinned by digest; override with `base_image`."""
+
+SERVERS = {
+    "wsgi": "waitress==3.0.2",
+    "asgi": "uvicorn==0.34.0",
+}
+"""The server an http `entry` runs under, per interface: the image's, never the user's."""
+
+APP_DIR = "/app"
+VENV_DIR = "/opt/venv"
+APP_UID = 10001
+CONTAINERFILE = "Containerfile"
+IGNORE_FILE = ".containerignore"
+REQUIREMENTS = "requirements.txt"
+CODE_DIR = "app"
+WHEELS_DIR = "wheels"
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_IGNORED = ("**/__pycache__", "**/*.pyc", "**/.git", "**/.infrar", "**/.venv", "**/*.egg-info")
+
+
+class ImageError(EngineError):
+    """A service cannot be made into an image as configured."""
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    """The files of one build context (relative POSIX path -> bytes)."""
+
+    service: str
+    files: dict[str, bytes]
+
+    @property
+    def containerfile(self) -> str:
+        return self.files[CONTAINERFILE].decode()
+
+
+def image_context(build: Build, service: ServiceConfig, *, base_image: str = DEFAULT_BASE_IMAGE,
+                  environment: str, offline_wheels: bool = False) -> ImageContext:
+    """The context that builds `service` from `build`. `environment` is the default of the
+    INFRAR_ENVIRONMENT build argument; `offline_wheels`: install from a `wheels/` folder of the
+    context (put there by the caller) instead of an index."""
+    code = _code_files(build, service)
+    files = {f"{CODE_DIR}/{path}": data for path, data in code.items()}
+    files[REQUIREMENTS] = "".join(f"{r}\n" for r in requirements(build, service)).encode()
+    files[IGNORE_FILE] = "".join(f"{p}\n" for p in _IGNORED).encode()
+    files[CONTAINERFILE] = containerfile(service, base_image=base_image,
+                                         environment=environment,
+                                         offline_wheels=offline_wheels).encode()
+    return ImageContext(service.name, dict(sorted(files.items())))
+
+
+def write_context(context: ImageContext, folder: Path) -> Path:
+    """Write the context's files under `folder` (created); returns it."""
+    for path, data in context.files.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return folder
+
+
+def requirements(build: Build, service: ServiceConfig) -> list[str]:
+    """What the image installs: the native package's requirements and the http server."""
+    needed = list(build.requirements)
+    if service.kind == "http" and service.entry:
+        needed.append(SERVERS[service.interface])
+    return needed
+
+
+def command(service: ServiceConfig) -> list[str]:
+    """The image's CMD, in exec form."""
+    if service.command:
+        return list(service.command)
+    module, attribute = _entry(service)
+    if service.kind == "http":
+        if service.interface == "asgi":
+            return ["python", "-m", "uvicorn", "--host", "0.0.0.0", "--port",
+                    str(service.port), f"{module}:{attribute}"]
+        return ["python", "-m", "waitress", f"--listen=0.0.0.0:{service.port}",
+                f"{module}:{attribute}"]
+    return ["python", "-c", f"import {module}; {module}.{attribute}()"]
+
+
+def healthcheck(service: ServiceConfig) -> list[str]:
+    """A probe of the service's health path with the standard library alone: urlopen raises
+    (and python exits 1) on a refused connection or an error status."""
+    url = f"http://127.0.0.1:{service.port}{service.health}"
+    code = f"import urllib.request; urllib.request.urlopen({url!r}, timeout=4)"
+    return ["python", "-c", code]
+
+
+def containerfile(service: ServiceConfig, *, base_image: str, environment: str,
+                  offline_wheels: bool = False) -> str:
+    if not base_image.strip() or any(c.isspace() for c in base_image):
+        raise ImageError(f"base image {base_image!r} is not an image reference")
+    install = "pip install --no-cache-dir --no-input"
+    if offline_wheels:
+        install += f" --no-index --find-links=/tmp/{WHEELS_DIR}"
+    lines = [
+        f"# Service {service.name!r} ({service.kind}): generated by Infrar from the transformed",
+        "# tree; regenerate it rather than editing it.",
+        f"ARG BASE_IMAGE={base_image}",
+        "FROM ${BASE_IMAGE}",
+        "",
+        "ENV PYTHONDONTWRITEBYTECODE=1 \\",
+        "    PYTHONUNBUFFERED=1 \\",
+        f"    PATH={VENV_DIR}/bin:$PATH",
+        "",
+        "# Requirements first: a change to the code alone reuses this layer.",
+        f"COPY {REQUIREMENTS} /tmp/{REQUIREMENTS}",
+    ]
+    # The wheels are mounted for the one step that installs them, so no layer keeps them.
+    mount = f"--mount=type=bind,source={WHEELS_DIR},target=/tmp/{WHEELS_DIR} " \
+        if offline_wheels else ""
+    lines += [
+        f"RUN {mount}python3 -m venv {VENV_DIR} \\",
+        f"    && {install} -r /tmp/{REQUIREMENTS} \\",
+        f"    && rm /tmp/{REQUIREMENTS}",
+        "",
+        "# The code belongs to root: the service's user can read it, not change it.",
+        f"RUN groupadd --system --gid {APP_UID} app \\",
+        f"    && useradd --system --uid {APP_UID} --gid {APP_UID} --no-create-home "
+        "--home-dir /nonexistent --shell /usr/sbin/nologin app",
+        f"WORKDIR {APP_DIR}",
+        f"COPY {CODE_DIR}/ {APP_DIR}/",
+        "",
+        "# The environment whose resources the code uses; the deploy sets it.",
+        f"ARG {ENVIRONMENT_VARIABLE}={environment}",
+        f"ENV {ENVIRONMENT_VARIABLE}=${{{ENVIRONMENT_VARIABLE}}}",
+        f"USER {APP_UID}:{APP_UID}",
+    ]
+    if service.kind == "http":
+        lines += [
+            f"EXPOSE {service.port}",
+            "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\",
+            f"    CMD {json.dumps(healthcheck(service))}",
+        ]
+    lines.append(f"CMD {json.dumps(command(service))}")
+    return "\n".join(lines) + "\n"
+
+
+def _entry(service: ServiceConfig) -> tuple[str, str]:
+    entry = service.entry or ""
+    module, _, attribute = entry.partition(":")
+    if not (_DOTTED.fullmatch(module) and _DOTTED.fullmatch(attribute)):
+        raise ImageError(f"service {service.name!r}: entry {entry!r} is not module:attribute")
+    return module, attribute
+
+
+def _code_files(build: Build, service: ServiceConfig) -> dict[str, bytes]:
+    """The build's files the service's image carries: its paths (or all), and always the
+    native package; never an `infrar` package."""
+    kept = {}
+    for path, data in build.files.items():
+        if path == REQUIREMENTS_FILE:
+            continue
+        if path == "infrar/__init__.py" or path.startswith("infrar/") or path == "infrar.py":
+            raise ImageError(f"the transformed tree carries an `infrar` module ({path}); "
+                             "the image must run without Infrar")
+        if _in_paths(path, service.paths):
+            kept[path] = data
+    return kept
+
+
+def _in_paths(path: str, paths: tuple[str, ...]) -> bool:
+    if not paths or path.startswith("infrar_native/"):
+        return True
+    return any(path == p.strip("/") or path.startswith(p.strip("/") + "/") for p in paths)
