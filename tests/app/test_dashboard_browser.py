@@ -80,6 +80,7 @@ def test_operator_walks_the_dashboard(fake: FakeGitHub, app_env: dict[str, str],
     # A plan job, held at its first call to GitHub until the browser watches it.
     pull = fake.open_pull(REPO, "feature", {"src/app.py": APP_PY})
     release = fake.hold("POST", "/check-runs")
+    reviewing = fake.hold("POST", f"/pulls/{pull.number}/reviews")
     planning = "delivery-plan"
     assert fake.deliver(url, canaries.WEBHOOK_SECRET.encode(), "pull_request",
                         payloads.pull_request(fake, REPO, pull, "opened"),
@@ -104,7 +105,13 @@ def test_operator_walks_the_dashboard(fake: FakeGitHub, app_env: dict[str, str],
     assert b.find_elements(By.CSS_SELECTOR, "#output .line") == []
     release.set()
     output = b.find_element(By.ID, "output")
-    WebDriverWait(b, 180).until(lambda d: d.find_element(By.ID, "live").text == "Finished.")
+    # The plan's lines arrive while the job still runs (its review is held back): streamed
+    # through the server as they came, not sent at the end.
+    WebDriverWait(b, 120).until(lambda d: "Plan: 1 to add" in output.text)
+    assert deliveries.status(send.db, planning) == "running"
+    assert b.find_element(By.ID, "job-status").text == "running"
+    reviewing.set()
+    WebDriverWait(b, 120).until(lambda d: d.find_element(By.ID, "live").text == "Finished.")
     streamed = output.text
     assert "[production]" in streamed and "Plan: 1 to add" in streamed, streamed
     # staging's plan fails on the credential: Terraform quotes it, redacted.
