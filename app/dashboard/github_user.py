@@ -120,5 +120,12 @@ class UserClient:
         return found
 
     def is_org_admin(self, org: str) -> bool:
-        body = self._get(f"/user/memberships/orgs/{org}")
+        """Without the App's "Members: read" organization permission GitHub answers 403:
+        then nobody counts as the organization's admin here."""
+        try:
+            body = self._get(f"/user/memberships/orgs/{org}")
+        except GitHubUserError as exc:
+            if exc.status == 403:
+                return False
+            raise
         return bool(body) and body.get("state") == "active" and body.get("role") == "admin"
