@@ -20,6 +20,7 @@ from typing import Any
 
 from infrar.engine.config import ProjectConfig
 from infrar.engine.diagnostics import EngineError
+from infrar.engine.terraform.markdown import code, escape_html
 from infrar.engine.yamlio import YamlError, load_yaml
 
 CHECKOV_ENV_VAR = "INFRAR_CHECKOV"
@@ -111,24 +112,24 @@ class PolicyResult:
         return f"Policies: {verdict} ({self.passed_count} passed{skipped})."
 
     def markdown(self, title: str = "Policy checks") -> str:
-        """A section for a pull-request review or a job summary."""
+        """A section for a pull-request review or a job summary (every value escaped)."""
         icon = "✅" if self.passed else "❌"
-        lines = [f"#### {icon} {title}", "", self.headline, ""]
+        lines = [f"#### {icon} {escape_html(title)}", "", escape_html(self.headline), ""]
         if self.failures:
             lines += ["| Check | Resource | Policy |", "| --- | --- | --- |"]
             for failure in self.failures[:MAX_SHOWN_FAILURES]:
-                lines.append(f"| {_cell(_check_label(failure))} | {_cell(failure.resource)} "
-                             f"| {_cell(failure.location or 'checkov built-in')} |")
+                where = code(failure.location) if failure.location else "checkov built-in"
+                lines.append(f"| {_check_label(failure)} | {code(failure.resource)} | {where} |")
             hidden = len(self.failures) - MAX_SHOWN_FAILURES
             if hidden > 0:
-                lines.append(f"| … and {hidden} more | | |")
+                lines.append(f"| and {hidden} more | | |")
             lines.append("")
         if self.skipped:
-            lines.append("Skipped, as `.infrar.yaml` declares:")
-            lines += [f"- `{_tick(s.id)}`: {_cell(s.reason)}" for s in self.skipped]
+            lines.append(f"Skipped, as {code('.infrar.yaml')} declares:")
+            lines += [f"- {code(s.id)}: {escape_html(s.reason)}" for s in self.skipped]
             lines.append("")
         if not self.builtin:
-            lines += ["checkov's built-in checks are off (`policy.checkov: false`).", ""]
+            lines += [f"checkov's built-in checks are off ({code('policy.checkov: false')}).", ""]
         return "\n".join(lines)
 
     def text(self) -> str:
@@ -371,16 +372,11 @@ def _is_executable(path: Path) -> bool:
 
 
 def _check_label(failure: PolicyFailure) -> str:
-    label = f"{failure.check_id}: {failure.name}"
-    return f"[{label}]({failure.guideline})" if failure.guideline else label
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _tick(text: str) -> str:
-    return text.replace("`", "'")
+    label = f"{code(failure.check_id)} {escape_html(failure.name)}"
+    guideline = failure.guideline or ""
+    if guideline.startswith("https://") and escape_html(guideline) == guideline:
+        return f"{label} ([guideline]({guideline}))"
+    return f"{label} ({escape_html(guideline)})" if guideline else label
 
 
 def _join(prefix: str, path: str) -> str:

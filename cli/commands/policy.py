@@ -17,6 +17,7 @@ from infrar.cli.commands.common import (
     run_options,
     target_options,
 )
+from infrar.cli.commands.drift import exit_1_on_diagnostics
 from infrar.cli.commands.infra import _prepare, _run_errors
 
 EXIT_POLICY_FAILED = EXIT_DIAGNOSTICS
@@ -45,10 +46,11 @@ def policy(paths: tuple[Path, ...], provider: str | None, environment: str | Non
     from infrar.engine.terraform import show_json
     from infrar.engine.terraform.redaction import redact
 
-    target = load_target(provider=provider, environment=environment, region=region,
-                         config_file=config_file)
     errors: tuple[type[Exception], ...] = (*_run_errors(), PolicyError)
-    prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
+    with exit_1_on_diagnostics():
+        target = load_target(provider=provider, environment=environment, region=region,
+                             config_file=config_file)
+        prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
     try:
         outcome = run_plan(prepared.generation, workdir=prepared.workdir, env=prepared.env,
                            secrets=secrets)

@@ -18,6 +18,7 @@ from infrar.engine.policy import (
     check_plan,
     find_checkov,
 )
+from infrar.engine.terraform.markdown import code, escape_html
 
 # What `terraform show -json` gives for a plan that creates a world-writable S3 bucket.
 S3_PLAN = {
@@ -87,7 +88,8 @@ def test_a_builtin_check_fails_a_plan_and_a_declared_skip_is_honoured(tmp_path) 
     assert by_id["CKV_AWS_57"].resource == "aws_s3_bucket.photos"  # public WRITE ACL
     assert "public WRITE" in by_id["CKV_AWS_57"].name
     assert by_id["CKV_AWS_57"].location is None  # a built-in check has no file of ours
-    assert "CKV_AWS_57" in failed.markdown() and "aws_s3_bucket.photos" in failed.markdown()
+    assert code("CKV_AWS_57") in failed.markdown()
+    assert code("aws_s3_bucket.photos") in failed.markdown()
     note = failed.annotations(prefix="services/photos")[0]
     assert note["path"] == "services/photos/.infrar.yaml" and note["annotation_level"] == "failure"
 
@@ -98,7 +100,7 @@ def test_a_builtin_check_fails_a_plan_and_a_declared_skip_is_honoured(tmp_path) 
     assert result.passed and result.failures == ()
     assert {(s.id, s.reason) for s in result.skipped} == set(reasons.items())
     markdown = result.markdown()
-    assert "CKV_AWS_57`: CKV_AWS_57 is accepted here" in markdown
+    assert f"{code('CKV_AWS_57')}: {escape_html('CKV_AWS_57 is accepted here')}" in markdown
     assert "skipped" in result.headline
 
 
@@ -122,7 +124,8 @@ def test_a_custom_policy_fails_then_passes_on_a_real_local_plan(project, run, te
     assert first.guideline == "https://wiki.example.org/buckets"
     assert failed.annotations()[0]["path"] == "policies/folders.yaml"
     assert failed.annotations()[0]["start_line"] == 2
-    assert "policies/folders.yaml:2" in failed.markdown()
+    assert code("policies/folders.yaml:2") in failed.markdown()
+    assert "([guideline](https://wiki.example.org/buckets))" in failed.markdown()
     assert "built-in checks are off" in failed.markdown()
 
     (policies / "folders.yaml").write_text(FOLDER_POLICY.format(prefix=str(project.root)))

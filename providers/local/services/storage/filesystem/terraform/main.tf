@@ -22,6 +22,12 @@ variable "project_dir" {
 
 locals {
   root = substr(var.root, 0, 1) == "/" ? var.root : abspath("${path.root}/${var.project_dir}/${var.root}")
+  # Beside the root, not in it, so the root holds only buckets: one empty file per folder
+  # created, `<bucket>/<generation>`, which tells a folder never made from one removed by hand.
+  records = "${dirname(local.root)}/.infrar-folders/${basename(local.root)}"
+  # fileexists() fails on a folder, so `!can(fileexists(path))` is true only for a folder.
+  present = { for key, bucket in var.buckets : key => !can(fileexists("${local.root}/${bucket.name}")) }
+  made    = { for key, bucket in var.buckets : key => length(fileset("${local.records}/${bucket.name}", "*")) }
 }
 
 resource "null_resource" "bucket" {
@@ -29,12 +35,26 @@ resource "null_resource" "bucket" {
 
   triggers = {
     folder = "${local.root}/${each.value.name}"
+    # Which creation of the folder this is. While the folder is there it is the last one made;
+    # once it is removed by hand it is the next one, so the plan replaces the bucket (drift)
+    # and applying that plan makes the folder again.
+    generation = local.present[each.key] ? max(1, local.made[each.key]) : local.made[each.key] + 1
   }
 
-  # An argument list, not a command line: no shell ever parses the folder name.
+  # Argument lists, not command lines: no shell ever parses the folder name.
   provisioner "local-exec" {
     interpreter = ["mkdir", "-p", "--"]
     command     = self.triggers.folder
+  }
+
+  provisioner "local-exec" {
+    interpreter = ["mkdir", "-p", "--"]
+    command     = "${local.records}/${each.value.name}"
+  }
+
+  provisioner "local-exec" {
+    interpreter = ["touch", "--"]
+    command     = "${local.records}/${each.value.name}/${self.triggers.generation}"
   }
 }
 
