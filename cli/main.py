@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "check": "infrar.cli.check:check",
     "credentials": "infrar.cli.commands.plugins:credentials",
     "detect": "infrar.cli.commands.detect:detect",
+    "drift": "infrar.cli.commands.drift:drift",
     "generate": "infrar.cli.commands.infra:generate",
     "hook": "infrar.cli.check_commands:hook",
     "plan": "infrar.cli.commands.infra:plan",
