@@ -16,6 +16,7 @@ from urllib.parse import quote
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.Issue import Issue
+from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest, ReviewComment
 from github.Repository import Repository
 
@@ -246,6 +247,52 @@ class GitHubClient:
             else:
                 run.edit(status="completed", conclusion=conclusion, output=body,
                          details_url=details_url or NotSet)
+
+
+    # -- issues (drift, failed applies) and the default branch --------------------------------
+
+    def default_branch(self) -> tuple[str, str]:
+        """(name, clone URL) of the repository's default branch."""
+        repo = self._repo  # lazy: reading an attribute fetches it
+        return repo.default_branch, repo.clone_url
+
+    def branch_head(self, branch: str) -> str:
+        _, data = self._gh.requester.requestJsonAndCheck(
+            "GET", f"{self._repo.url}/commits/{quote(branch, safe='')}")
+        return str(data["sha"])
+
+    def open_issues(self) -> list[IssueInfo]:
+        """Open issues (not pull requests) the App's user opened."""
+        found = []
+        listed = PaginatedList(Issue, self._gh.requester, f"{self._repo.url}/issues",
+                               {"state": "open", "creator": self.app_login()})
+        for issue in listed:
+            if issue.pull_request is None:
+                found.append(IssueInfo(issue.number, issue.state, issue.title,
+                                       issue.body or "", issue.html_url))
+        return found
+
+    def create_issue(self, *, title: str, body: str) -> IssueInfo:
+        issue = self._repo.create_issue(title=title, body=body)
+        return IssueInfo(issue.number, issue.state, title, body, issue.html_url)
+
+    def update_issue(self, number: int, *, title: str, body: str) -> None:
+        self._issue(number).edit(title=title, body=body, state="open")
+
+    def close_issue(self, number: int, *, note: str) -> None:
+        """Close with a comment that says why."""
+        issue = self._issue(number)
+        issue.create_comment(note)
+        issue.edit(state="closed", state_reason="completed")
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    state: str
+    title: str
+    body: str
+    html_url: str
 
 
 class _TokenAuth(Auth.Auth):
