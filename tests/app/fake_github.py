@@ -34,6 +34,7 @@ APP_SLUG = "infrar"
 BOT = {"login": f"{APP_SLUG}[bot]", "id": 9000, "type": "Bot"}  # the App's own user
 OTHER_BOT = {"login": "other-app[bot]", "id": 9001, "type": "Bot"}  # some other App's
 CLASSIFIERS = ("SPAM", "ABUSE", "OFF_TOPIC", "OUTDATED", "DUPLICATE", "RESOLVED")
+ISSUE_NUMBERS = 501
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
 
@@ -67,6 +68,8 @@ class Repo:
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Issues (not pull requests), numbered from ISSUE_NUMBERS so none shares a pull's number."""
 
 
 @dataclass(frozen=True)
@@ -412,6 +415,41 @@ class FakeGitHub:
                 return _error(422, "Reference does not exist")
             fake.git.delete_ref(full, f"refs/{ref}")
             return Response(status=204)
+
+        @app.get(f"{API}/repos/<owner>/<name>")
+        def get_repository(owner: str, name: str) -> Any:
+            return jsonify(fake.repo_json(fake._repo(owner, name).full_name))
+
+        @app.route(f"{API}/repos/<owner>/<name>/issues", methods=["GET", "POST"])
+        def issues(owner: str, name: str) -> Any:
+            repo = fake._repo(owner, name)
+            if request.method == "GET":
+                state, creator = request.args.get("state", "open"), request.args.get("creator")
+                return jsonify([i for i in repo.issues.values()
+                                if state in ("all", i["state"])
+                                and creator in (None, i["user"]["login"])])
+            data = request.get_json()
+            with fake._lock:
+                number = ISSUE_NUMBERS + len(repo.issues)
+                issue = {"id": number * 13, "number": number, "state": "open",
+                         "state_reason": None, "title": data["title"],
+                         "body": data.get("body") or "", "user": BOT, "labels": [],
+                         "html_url": f"{fake.url}/{repo.full_name}/issues/{number}",
+                         "url": f"{fake.api_url}/repos/{repo.full_name}/issues/{number}"}
+                repo.issues[number] = issue
+            return jsonify(issue), 201
+
+        @app.route(f"{API}/repos/<owner>/<name>/issues/<int:number>", methods=["GET", "PATCH"])
+        def issue(owner: str, name: str, number: int) -> Any:
+            repo = fake._repo(owner, name)
+            if number not in repo.issues:
+                return _error(404, "Not Found")
+            found = repo.issues[number]
+            if request.method == "PATCH":
+                data = request.get_json()
+                found.update({k: data[k] for k in ("title", "body", "state", "state_reason")
+                              if k in data})
+            return jsonify(found)
 
         @app.post(f"{API}/repos/<owner>/<name>/check-runs")
         def create_check_run(owner: str, name: str) -> Any:
