@@ -19,13 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from infrar.cli.check import plural
 from infrar.engine.diagnostics import Diagnostic, EngineError
-from infrar.engine.terraform.markdown import (
-    GITHUB_COMMENT_LIMIT,
-    code,
-    escape_html,
-    fence,
-    split_markdown,
-)
+from infrar.engine.terraform.markdown import code, escape_html, fence, split_markdown
 
 if TYPE_CHECKING:
     from infrar.engine.config import Target
@@ -34,11 +28,11 @@ if TYPE_CHECKING:
 COMMANDS = ("check", "transform", "plan", "apply", "comment")
 OUTPUTS = ("changed", "to-add", "to-change", "to-destroy", "plan-digest", "summary", "report")
 TOKEN_VARIABLE = "INFRAR_GITHUB_TOKEN"
-MARKER_PREFIX = "<!-- infrar-action:"
+KEY_PREFIX = "action:"  # the Action's keys in the marker scheme of app/github/publish.py
 SUMMARY_LIMIT = 1_000_000  # GitHub accepts up to 1 MiB of job summary per step
 EXIT_FAILED = 1
 EXIT_DIAGNOSTICS = 2
-_MARKER = re.compile(r"<!-- infrar-action:([A-Za-z0-9._/:@-]{1,200}) -->")
+_MARKER = re.compile(r"<!-- infrar:action:([A-Za-z0-9._/:@-]{1,200}) -->")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._/:@-]+")
 _TRUE = ("true", "1", "yes", "on")
 
@@ -126,14 +120,18 @@ def run_action(environ: Mapping[str, str]) -> int:
     result = _run_command(inputs, environ)
     outputs = {name: "" for name in OUTPUTS} | {"changed": "false"} | result.outputs
     outputs["summary"] = outputs["summary"] or result.title
-    marker = _marker(result.marker_key or _default_key(inputs, environ))
-    outputs["report"] = str(_write_report(marker, result.markdown, environ, inputs.report_file))
+    key = _comment_key(result.marker_key or _default_key(inputs, environ))
+    outputs["report"] = str(_write_report(key, result.markdown, environ, inputs.report_file))
     write_outputs(environ, outputs)
     append_summary(environ, result.markdown)
     for diagnostic in result.diagnostics:
         annotate(diagnostic, environ)
     if inputs.comment:
-        post_comment(inputs, environ, marker, result.markdown)
+        try:
+            post_comment(inputs, environ, key, result.markdown)
+        except ActionError as exc:
+            _error(str(exc))
+            return EXIT_FAILED
     if not result.ok:
         return EXIT_DIAGNOSTICS if result.diagnostics else EXIT_FAILED
     return 0
@@ -287,7 +285,7 @@ def run_comment(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     first, _, body = text.partition("\n")
     found = _MARKER.fullmatch(first.strip())
     if found is None:
-        raise ActionError("comment-file does not start with an infrar-action marker; "
+        raise ActionError("comment-file does not start with an Infrar Action marker; "
                           "it must be the `report` output of an earlier step")
     title = "Infrar report"
     run = _event(environ).get("workflow_run")
@@ -410,9 +408,12 @@ def pull_request_number(inputs: Inputs, event: Mapping[str, Any]) -> int | None:
     return None
 
 
-def post_comment(inputs: Inputs, environ: Mapping[str, str], marker: str,
-                 markdown: str) -> None:
-    from infrar.cli.github_comments import GitHub, GitHubError
+def post_comment(inputs: Inputs, environ: Mapping[str, str], key: str, markdown: str) -> None:
+    """Create or update the pull request's comment under `key`; a failure to reach or write to
+    GitHub only warns (the job summary has the report), a mismatched pull request is an
+    ActionError."""
+    from infrar.app.github.client import ERRORS, GitHubClient, status_of
+    from infrar.app.github.publish import publish_comment
 
     event = _event(environ)
     number = pull_request_number(inputs, event)
@@ -422,26 +423,27 @@ def post_comment(inputs: Inputs, environ: Mapping[str, str], marker: str,
     if not inputs.token:
         _warning("no github-token: the report is in the job summary only")
         return
-    github = GitHub(environ.get("GITHUB_API_URL") or "https://api.github.com", inputs.token,
-                    repository)
-    body = f"{marker}\n{_bounded(markdown, GITHUB_COMMENT_LIMIT - len(marker) - 1, environ)}"
+    api_url = environ.get("GITHUB_API_URL") or "https://api.github.com"
+    token = inputs.token
+    forge = GitHubClient(repo=repository, token=lambda: token, api_url=api_url)
     try:
         run = event.get("workflow_run")
         # The number came from an artifact a pull request's run wrote: trust it only if that
         # pull request's head is the commit the run was for.
         if inputs.command == "comment" and isinstance(run, dict) and \
-                github.pull(number).get("head", {}).get("sha") != run.get("head_sha"):
+                forge.pull(number).head_sha != run.get("head_sha"):
             raise ActionError(f"pull request #{number} is not the one workflow run "
                               f"{run.get('id')} was for (head commits differ); not commenting")
-        action, _ = github.upsert_comment(number, marker, body)
-        print(f"infrar: {action} the comment on pull request #{number}", flush=True)
-    except GitHubError as exc:
+        publish_comment(forge, number, key=key, body=markdown,
+                        cut_note=f"\n\n*Cut to fit; the whole report is in the job summary of "
+                                 f"{escape_html(_run_url(environ))}.*\n")
+        print(f"infrar: posted the comment on pull request #{number}", flush=True)
+    except ERRORS as exc:
+        status = status_of(exc)
         hint = " (pull requests from forks get a read-only token; see the fork-safe pattern " \
-               "in docs/github-action.md)" if exc.status in (401, 403) else ""
-        _warning(f"could not comment on pull request #{number}: {exc}{hint}")
-    except ActionError as exc:
-        _error(str(exc))
-        raise SystemExit(EXIT_FAILED) from None
+               "in docs/github-action.md)" if status in (401, 403) else ""
+        _warning(f"could not comment on pull request #{number}: "
+                 f"{_github_failure(exc, status, api_url)}{hint}")
 
 
 def _event(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -463,29 +465,43 @@ def _default_key(inputs: Inputs | None, environ: Mapping[str, str]) -> str:
     return f"{inputs.command}:{inputs.environment or 'default'}:{folder}"
 
 
-def _marker(key: str) -> str:
-    return f"{MARKER_PREFIX}{_KEY_UNSAFE.sub('_', key)[:200]} -->"
+def _github_failure(error: Exception, status: int, api_url: str) -> str:
+    if not status:
+        return f"cannot reach {api_url}: {error}"
+    data = getattr(error, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    return f"GitHub answered {status}: {message or error}"
 
 
-def _write_report(marker: str, markdown: str, environ: Mapping[str, str],
+def _comment_key(key: str) -> str:
+    return KEY_PREFIX + _KEY_UNSAFE.sub("_", key)[:200]
+
+
+def _write_report(key: str, markdown: str, environ: Mapping[str, str],
                   wanted: Path | None) -> Path:
     """The report, marker first, where the `report-file` input says (else under RUNNER_TEMP):
     the artifact that the fork-safe pattern's second workflow posts with `command: comment`."""
     path = wanted or Path(environ.get("RUNNER_TEMP") or os.getcwd()) / "infrar-action" / \
         f"report-{secrets.token_hex(4)}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{marker}\n{markdown}", encoding="utf-8")
+    from infrar.app.github.publish import marker
+
+    path.write_text(f"{marker(key)}\n{markdown}", encoding="utf-8")
     return path
 
 
 def _bounded(markdown: str, limit: int, environ: Mapping[str, str]) -> str:
     if len(markdown) <= limit:
         return markdown
-    run = "{}/{}/actions/runs/{}".format(environ.get("GITHUB_SERVER_URL", "https://github.com"),
-                                         environ.get("GITHUB_REPOSITORY", ""),
-                                         environ.get("GITHUB_RUN_ID", ""))
-    note = f"\n\n*Cut to fit; the whole report is in the job summary of {escape_html(run)}.*\n"
+    note = f"\n\n*Cut to fit; the whole report is in the job summary of " \
+           f"{escape_html(_run_url(environ))}.*\n"
     return split_markdown(markdown, limit - len(note))[0] + note
+
+
+def _run_url(environ: Mapping[str, str]) -> str:
+    return "{}/{}/actions/runs/{}".format(environ.get("GITHUB_SERVER_URL", "https://github.com"),
+                                          environ.get("GITHUB_REPOSITORY", ""),
+                                          environ.get("GITHUB_RUN_ID", ""))
 
 
 def _problem_markdown(title: str, text: str) -> str:

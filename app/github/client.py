@@ -1,18 +1,21 @@
-"""The small VCS interface the workflow talks to (Atlantis-style), over PyGithub.
+"""The forge (app/github/forge.py) over PyGithub, for the App and the Action alike.
 
-Results are plain dataclasses so the workflow never touches PyGithub objects, and every REST
-route the App uses is listed in this one module. One call is GraphQL (POST /graphql): hiding a
-post, which REST cannot do.
+Results are plain dataclasses so no face touches PyGithub objects, and every REST route
+Infrar uses is listed in this one module. Retries are PyGithub's (urllib3's, on 5xx answers and
+rate limits). Two calls are GraphQL (POST /graphql): hiding a post, which REST cannot do, and
+asking who a token acts as, which `GET /user` refuses to installation tokens.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
 
+import requests
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.Issue import Issue
@@ -20,79 +23,35 @@ from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest, ReviewComment
 from github.Repository import Repository
 
+from infrar.app.github.forge import (
+    Annotation,
+    CheckOutput,
+    InlineComment,
+    Posted,
+    PullFile,
+    PullInfo,
+)
+
+__all__ = ["ERRORS", "Annotation", "CheckOutput", "GitHubClient", "InlineComment", "Posted",
+           "PullFile", "PullInfo", "status_of"]
+
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per create/update of a check run
+ERRORS: tuple[type[Exception], ...] = (GithubException, requests.RequestException)
+"""What a call may raise once PyGithub's retries are spent: GitHub's answer, or no answer."""
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PullInfo:
-    number: int
-    state: str
-    draft: bool
-    merged: bool
-    mergeable: bool | None
-    head_sha: str
-    head_ref: str
-    head_repo: str | None
-    base_ref: str
-    html_url: str
-    author: str
-
-
-@dataclass(frozen=True)
-class PullFile:
-    filename: str
-    status: str
-    patch: str | None
-
-
-@dataclass(frozen=True)
-class Posted:
-    """A review or issue comment already on GitHub."""
-
-    id: int
-    author: str
-    author_type: str
-    body: str
-    state: str = ""
-    commit_id: str | None = None
-    html_url: str = ""
-    node_id: str = ""
-
-
-@dataclass(frozen=True)
-class Annotation:
-    path: str
-    start_line: int
-    end_line: int
-    level: str  # notice | warning | failure
-    message: str
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class CheckOutput:
-    title: str
-    summary: str
-    text: str = ""
-    annotations: Sequence[Annotation] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class InlineComment:
-    path: str
-    line: int
-    body: str
-    start_line: int | None = None
-
-
 class GitHubClient:
-    def __init__(self, *, repo: str, token: Callable[[], str], app_login: Callable[[], str],
-                 api_url: str, write_interval: float = 1.0) -> None:
-        """`app_login` gives the login this App posts as (`InstallationTokens.bot_login`)."""
+    def __init__(self, *, repo: str, token: Callable[[], str], api_url: str,
+                 app_login: Callable[[], str] | None = None,
+                 write_interval: float = 1.0) -> None:
+        """`app_login` gives the login an App posts as (`InstallationTokens.bot_login`); without
+        it, the identity is whoever the token belongs to, asked of GitHub once."""
         self.repo_name = repo
         self._app_login = app_login
+        self._viewer: tuple[str, str] | None = None
+        self._lock = threading.Lock()
         self._gh = Github(auth=_TokenAuth(token), base_url=api_url, lazy=True,
                           seconds_between_requests=None,
                           seconds_between_writes=write_interval or None)
@@ -110,12 +69,25 @@ class GitHubClient:
 
     # -- who we are ---------------------------------------------------------------------------
 
+    def identity(self) -> tuple[str, str]:
+        """(login, type) of the user this client posts as: type "Bot" for an App."""
+        if self._app_login is not None:
+            return self._app_login(), "Bot"
+        with self._lock:
+            if self._viewer is None:
+                _, data = self._gh.requester.graphql_query(
+                    "query { viewer { login __typename } }", {})
+                viewer = (data.get("data") or {}).get("viewer") or {}
+                self._viewer = (str(viewer.get("login") or ""), str(viewer.get("__typename")))
+            return self._viewer
+
     def app_login(self) -> str:
-        return self._app_login()
+        return self.identity()[0]
 
     def is_own(self, author: str, author_type: str) -> bool:
-        """Posted by this App: its own bot user, not merely some bot."""
-        return author_type == "Bot" and author.casefold() == self.app_login().casefold()
+        """Posted by this client's own user, not merely some bot (or user) of that name."""
+        login, kind = self.identity()
+        return bool(login) and author_type == kind and author.casefold() == login.casefold()
 
     # -- pull requests ------------------------------------------------------------------------
 
@@ -308,6 +280,11 @@ class _TokenAuth(Auth.Auth):
     @property
     def token(self) -> str:
         return self._token()
+
+
+def status_of(error: Exception) -> int:
+    """GitHub's HTTP status for one of `ERRORS`; 0 when GitHub never answered."""
+    return int(error.status) if isinstance(error, GithubException) else 0
 
 
 def _inline(comment: InlineComment) -> dict[str, Any]:

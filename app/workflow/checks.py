@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from infrar.app.github.client import Annotation, CheckOutput, GitHubClient
+from infrar.app.github import publish
+from infrar.app.github.forge import Annotation, Forge
 from infrar.engine.diagnostics import Diagnostic
 
 CHECK_NAME = "Infrar"
-SUMMARY_LIMIT = 65535
 
 
-def start(gh: GitHubClient, head_sha: str, *, external_id: str, title: str) -> int:
-    found = gh.find_check_run(head_sha, name=CHECK_NAME, external_id=external_id)
-    if found is not None:
-        return found
-    return gh.start_check_run(head_sha, name=CHECK_NAME, external_id=external_id, title=title)
+def start(gh: Forge, head_sha: str, *, external_id: str, title: str) -> int:
+    return publish.start_check(gh, head_sha, name=CHECK_NAME, external_id=external_id,
+                               title=title)
 
 
-def complete(gh: GitHubClient, run_id: int, *, ok: bool, title: str, summary: str,
+def complete(gh: Forge, run_id: int, *, ok: bool, title: str, summary: str,
              text: str = "", annotations: Sequence[Annotation] = (),
              conclusion: str | None = None) -> None:
-    output = CheckOutput(title=title[:1000], summary=summary[:SUMMARY_LIMIT],
-                         text=text[:SUMMARY_LIMIT], annotations=tuple(annotations))
-    gh.complete_check_run(run_id, conclusion=conclusion or ("success" if ok else "failure"),
-                          output=output)
+    publish.complete_check(gh, run_id, conclusion=conclusion or ("success" if ok else "failure"),
+                           title=title, summary=summary, text=text, annotations=annotations)
 
 
 def annotations_for(diagnostics: Sequence[Diagnostic]) -> list[Annotation]:

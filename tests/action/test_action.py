@@ -73,7 +73,7 @@ def test_check_then_rerun_updates_one_comment(job: Job) -> None:
     assert first.outputs["summary"].startswith("Infrar check: every SDK use can be transformed")
     assert "every SDK use can be transformed for local" in first.summary
     [comment] = job.comments()
-    assert comment["body"].startswith("<!-- infrar-action:check:default:. -->\n")
+    assert comment["body"].startswith("<!-- infrar:action:check:default:. -->\n")
 
     (job.runner.workspace / "src" / "bad.py").write_text(BAD)
     second = job.runner.run({"command": "check"})
@@ -102,7 +102,7 @@ def test_plan_outputs_summary_and_comment(job: Job, terraform_env: dict[str, str
     assert "### Infrar plan: local / dev" in done.summary
     assert out["plan-digest"] in done.summary
     report = Path(out["report"]).read_text()
-    assert report.startswith("<!-- infrar-action:plan:dev:. -->\n")
+    assert report.startswith("<!-- infrar:action:plan:dev:. -->\n")
     [comment] = job.comments()
     assert comment["body"] == report
 
@@ -112,7 +112,7 @@ def test_plan_outputs_summary_and_comment(job: Job, terraform_env: dict[str, str
     assert applied.outputs["changed"] == "true"
     # Apply has a comment of its own; the plan's is still there, once.
     assert sorted(c["body"].split("\n", 1)[0] for c in job.comments()) == [
-        "<!-- infrar-action:apply:dev:. -->", "<!-- infrar-action:plan:dev:. -->"]
+        "<!-- infrar:action:apply:dev:. -->", "<!-- infrar:action:plan:dev:. -->"]
 
 
 def test_transform_writes_output_and_reports_changes(job: Job) -> None:
@@ -165,7 +165,7 @@ def test_fork_pattern_comment_from_report(job: Job, tmp_path: Path) -> None:
     assert posted.ok, posted.log
     [comment] = job.comments()
     marker, _, body = artifact.read_text().partition("\n")
-    assert comment["body"].startswith(marker.replace("infrar-action:", "infrar-action:report:"))
+    assert comment["body"].startswith(marker.replace("infrar:action:", "infrar:action:report:"))
     assert body.strip() in comment["body"]
     assert "Posted from the report of workflow run 7 for commit" in comment["body"]
 

@@ -11,7 +11,7 @@ from scenario import BASE_FILES, REPO
 
 from infrar.app.github.auth import InstallationTokens
 from infrar.app.github.client import GitHubClient, InlineComment
-from infrar.app.workflow.publish import publish_comment, publish_review
+from infrar.app.github.publish import publish_comment, publish_review
 from infrar.engine.terraform import GITHUB_COMMENT_LIMIT
 
 
