@@ -8,13 +8,17 @@ The issue rows are shared with anything else that keeps one issue per project an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, Integer, String, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from infrar.app.state.db import Database, affected, now
+from infrar.app.state import db as _db  # partly loaded here (db imports models, models this)
 from infrar.app.state.models import Base
+
+if TYPE_CHECKING:
+    from infrar.app.state.db import Database
 
 
 class DriftWatch(Base):
@@ -91,9 +95,9 @@ def record_scan(db: Database, repo: str, *, head_sha: str,
     with db.session() as s:
         row = s.get(DriftRepo, repo)
         if row is None:
-            s.add(DriftRepo(repo=repo, head_sha=head_sha, scanned_at=now()))
+            s.add(DriftRepo(repo=repo, head_sha=head_sha, scanned_at=_db.now()))
         else:
-            row.head_sha, row.scanned_at = head_sha, now()
+            row.head_sha, row.scanned_at = head_sha, _db.now()
         for watch in s.execute(select(DriftWatch).where(DriftWatch.repo == repo)).scalars():
             key = (watch.project, watch.environment)
             if key not in scheduled and watch.holder is None:
@@ -108,7 +112,7 @@ def record_scan(db: Database, repo: str, *, head_sha: str,
 def acquire(db: Database, *, repo: str, project: str, environment: str, holder: str,
             lease: float) -> bool:
     """Take the lease on checking this environment; False while another live round has it."""
-    moment = now()
+    moment = _db.now()
     try:
         with db.session() as s:
             s.add(DriftWatch(repo=repo, project=project, environment=environment,
@@ -117,7 +121,7 @@ def acquire(db: Database, *, repo: str, project: str, environment: str, holder: 
     except IntegrityError:
         pass
     with db.session() as s:
-        taken = affected(s.execute(
+        taken = _db.affected(s.execute(
             update(DriftWatch)
             .where(DriftWatch.repo == repo, DriftWatch.project == project,
                    DriftWatch.environment == environment)
@@ -132,7 +136,7 @@ def renew(db: Database, *, repo: str, project: str, environment: str, holder: st
         s.execute(update(DriftWatch)
                   .where(DriftWatch.repo == repo, DriftWatch.project == project,
                          DriftWatch.environment == environment, DriftWatch.holder == holder)
-                  .values(leased_at=now()))
+                  .values(leased_at=_db.now()))
 
 
 def release(db: Database, *, repo: str, project: str, environment: str, holder: str,
@@ -140,7 +144,7 @@ def release(db: Database, *, repo: str, project: str, environment: str, holder: 
     """Give the lease back; with `outcome`, the round finished and records when and what."""
     values: dict[str, object] = {"holder": None, "leased_at": None}
     if outcome is not None:
-        values |= {"checked_at": now(), "outcome": outcome}
+        values |= {"checked_at": _db.now(), "outcome": outcome}
     with db.session() as s:
         s.execute(update(DriftWatch)
                   .where(DriftWatch.repo == repo, DriftWatch.project == project,
@@ -162,4 +166,4 @@ def keep_issue(db: Database, *, repo: str, project: str, environment: str, topic
         if row is None:
             row = KeptIssue(repo=repo, project=project, environment=environment, topic=topic)
             s.add(row)
-        row.number, row.fingerprint, row.updated_at = number, fingerprint, now()
+        row.number, row.fingerprint, row.updated_at = number, fingerprint, _db.now()
