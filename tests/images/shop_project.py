@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infrar.engine.config import ServiceConfig, load_config
+from infrar.engine.config import ProjectConfig, ServiceConfig, load_config
 from infrar.engine.images import ImageContext, image_context
-from infrar.engine.pipeline import deployment_targets, run_pipeline
+from infrar.engine.pipeline import Build, deployment_targets, run_pipeline
 
 CONFIG = """\
 version: 1
@@ -62,12 +62,17 @@ def api_service(root: Path) -> ServiceConfig:
     return load_config(root / ".infrar.yaml").services["api"]
 
 
-def service_context(root: Path, provider: str, environment: str) -> ImageContext:
-    """The image context of `api`, transformed for `provider`, installing from wheels."""
+def shop_build(root: Path, provider: str) -> tuple[ProjectConfig, Build]:
+    """The project written under `root`, and its tree transformed for `provider`."""
     config = load_config(write_project(root))
     result = run_pipeline([root], config=config,
                           targets=deployment_targets(config, provider=provider))
     assert result.ok, result.diagnostics
-    return image_context(result.builds[provider], config.services["api"],
-                         base_image="localhost/unused", environment=environment,
-                         offline_wheels=True)
+    return config, result.builds[provider]
+
+
+def service_context(root: Path, provider: str, environment: str) -> ImageContext:
+    """The image context of `api`, transformed for `provider`, installing from wheels."""
+    config, build = shop_build(root, provider)
+    return image_context(build, config.services["api"], base_image="localhost/unused",
+                         environment=environment, offline_wheels=True)
