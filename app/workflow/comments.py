@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infrar.app.github.client import PullInfo
+from infrar.app.routing import Router
 from infrar.app.state import locks, plans
 from infrar.app.workflow import render
 from infrar.app.workflow.apply_run import apply_reviewed
@@ -15,7 +16,7 @@ from infrar.app.workflow.plan_run import Request, run_plan
 from infrar.app.workflow.publish import publish_comment
 from infrar.app.workflow.pull_request import is_fork, refuse_fork
 from infrar.app.workflow.requirements import can_write, is_policy_owner, unmet
-from infrar.app.workflow.router import CHECKED_OUT, ROUTER, Context, from_installation
+from infrar.app.workflow.router import CHECKED_OUT, Context, from_installation
 from infrar.engine.terraform.markdown import code
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,10 @@ def is_own(ctx: Context, comment: Mapping[str, Any]) -> bool:
     return author.get("type") == "Bot" and ctx.github.is_own(str(author.get("login")), "Bot")
 
 
-@ROUTER.on("issue_comment", "created", when=wanted, needs={
+router: Router[Context] = Router()
+
+
+@router.on("issue_comment", "created", when=wanted, needs={
     **CHECKED_OUT, "issue.number": "id", "comment.id": "id", "comment.body": "str",
     "comment.user.login": "str", "comment.user.type?": "str",
     "comment.performed_via_github_app.id?": "id"})
@@ -66,7 +70,8 @@ def on_command(ctx: Context, _job: object) -> None:
     if command.name == "help":
         publish_comment(gh, number, key=key, body=render.HELP)
         return
-    if not can_write(gh, user):
+    # A policy owner needs no write access: being named in `policy_owners` is the right.
+    if command.name != "approve-policies" and not can_write(gh, user):
         publish_comment(gh, number, key=key, body=(
             f"{code(user)} may not run `/infrar {command.name}`: it needs write access to "
             "this repository."))

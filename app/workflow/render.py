@@ -186,7 +186,7 @@ def check_summary(outcomes: Sequence[EnvironmentOutcome], diagnostics: Sequence[
         elif o.summary is not None:
             state = o.summary.headline
             if o.policy_failures:
-                state += f" {o.policy_failures} policy check(s) failed."
+                state += f" Policies: {o.policy_failures} failed."
         else:
             state = "not planned"
         label = f"{o.project}/{o.name}" if o.project else o.name
