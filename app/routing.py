@@ -1,5 +1,7 @@
 """Route (event, action) to small handlers, bedevere-style: `@router.on("pull_request", "opened")`.
 
+Each handler module has a router of its own; one module composes them, gidgethub-style:
+`Router(closed.router, comments.router, ...)` matches what its own routes and theirs match.
 A handler may carry a `when` predicate on the payload, so deliveries nobody would act on (a
 comment that is not a command) are acknowledged without queueing any work, and `needs`, the
 fields it reads (see app/fields.py), so a delivery it could never handle fails at once.
@@ -26,8 +28,10 @@ class _Route(Generic[C]):
 
 
 class Router(Generic[C]):
-    def __init__(self) -> None:
+    def __init__(self, *routers: Router[C]) -> None:
+        """A router of its own routes, then those of `routers`, in that order."""
         self._routes: dict[tuple[str, str], list[_Route[C]]] = {}
+        self._included = routers
 
     def on(self, event: str, *actions: str, when: Callable[[Payload], bool] | None = None,
            needs: fields.Spec | None = None
@@ -43,7 +47,10 @@ class Router(Generic[C]):
     def _matching(self, event: str, action: str | None, payload: Payload) -> list[_Route[C]]:
         routes = self._routes.get((event, action), []) if action else []
         routes = routes + self._routes.get((event, ANY_ACTION), [])
-        return [r for r in routes if r.when is None or r.when(payload)]
+        found = [r for r in routes if r.when is None or r.when(payload)]
+        for router in self._included:
+            found += router._matching(event, action, payload)
+        return found
 
     def handles(self, event: str, action: str | None, payload: Payload) -> bool:
         return bool(self._matching(event, action, payload))

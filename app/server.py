@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def create_app(runtime: Runtime) -> Flask:
     from infrar.app.dashboard import blueprint as dashboard
-    from infrar.app.workflow import router
+    from infrar.app.workflow.routes import ROUTER
 
     app = Flask("infrar.app")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -30,7 +30,7 @@ def create_app(runtime: Runtime) -> Flask:
     def webhook() -> tuple[Response, int]:
         answer = ingest(secret=runtime.settings.webhook_secret, headers=request.headers,
                         body=request.get_data(cache=False), db=runtime.db,
-                        handles=router.ROUTER.handles, problems=router.ROUTER.problems,
+                        handles=ROUTER.handles, problems=ROUTER.problems,
                         enqueue=runtime.enqueue, enqueue_in=runtime.enqueue_in)
         if answer.status >= 400:
             log.warning("webhook refused (%d): %s", answer.status, answer.body.get("error"))

@@ -6,15 +6,19 @@ import logging
 
 from infrar.app.fields import INSTALLED
 from infrar.app.github.client import PullInfo
+from infrar.app.routing import Router
 from infrar.app.state import locks, plans
 from infrar.app.workflow.apply_run import apply_reviewed
 from infrar.app.workflow.publish import publish_comment
-from infrar.app.workflow.router import ROUTER, Context, from_installation
+from infrar.app.workflow.router import Context, from_installation
 
 log = logging.getLogger(__name__)
 
 
-@ROUTER.on("pull_request", "closed", when=from_installation, needs={
+router: Router[Context] = Router()
+
+
+@router.on("pull_request", "closed", when=from_installation, needs={
     **INSTALLED, "pull_request.number": "id", "pull_request.merged?": "bool",
     "pull_request.head.sha": "sha"})
 def on_closed(ctx: Context, _job: object) -> None:

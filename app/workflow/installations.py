@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from infrar.app.fields import Spec
+from infrar.app.routing import Router
 from infrar.app.state import installations
-from infrar.app.workflow.router import ROUTER, Context
+from infrar.app.workflow.router import Context
 
 
 def _names(repos: Iterable[Any] | None) -> list[str]:
@@ -23,7 +24,10 @@ ACCOUNT: Spec = {"installation.id": "id", "installation.account?": "object",
                  "installation.account.login?": "str", "installation.account.type?": "str"}
 
 
-@ROUTER.on("installation", when=_has_installation,
+router: Router[Context] = Router()
+
+
+@router.on("installation", when=_has_installation,
            needs={**ACCOUNT, "repositories[].full_name?": "str"})
 def on_installation(ctx: Context, _job: object) -> None:
     inst = ctx.payload["installation"]
@@ -40,7 +44,7 @@ def on_installation(ctx: Context, _job: object) -> None:
         installations.add_repos(ctx.runtime.db, inst_id, _names(ctx.payload.get("repositories")))
 
 
-@ROUTER.on("installation_repositories", when=_has_installation, needs={
+@router.on("installation_repositories", when=_has_installation, needs={
     **ACCOUNT, "repositories_added[].full_name?": "str",
     "repositories_removed[].full_name?": "str"})
 def on_repositories(ctx: Context, _job: object) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from infrar.app.github.client import PullInfo
+from infrar.app.routing import Router
 from infrar.app.state import plans
 from infrar.app.workflow import checks, render
 from infrar.app.workflow.plan_run import Request, run_plan
 from infrar.app.workflow.publish import publish_comment
-from infrar.app.workflow.router import CHECKED_OUT, ROUTER, Context, from_installation
+from infrar.app.workflow.router import CHECKED_OUT, Context, from_installation
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,10 @@ FORK_NOTICE = (
     "(`INFRAR_ALLOW_FORK_PLANS`); otherwise, push the branch to this repository.")
 
 
-@ROUTER.on("pull_request", "opened", "synchronize", "reopened", "ready_for_review",
+router: Router[Context] = Router()
+
+
+@router.on("pull_request", "opened", "synchronize", "reopened", "ready_for_review",
            when=from_installation, needs={**CHECKED_OUT, "pull_request.number": "id"})
 def on_pull_request_update(ctx: Context, _job: object) -> None:
     number = int(ctx.payload["pull_request"]["number"])

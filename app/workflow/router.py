@@ -1,4 +1,7 @@
-"""The router every handler registers on, and the context a handler receives."""
+"""The context a handler receives, and what handlers share to say which deliveries they take.
+
+Each handler module has its own `router`; app/workflow/routes.py composes them.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infrar.app.fields import INSTALLED, Spec
-from infrar.app.routing import Router
 
 if TYPE_CHECKING:
     from infrar.app.github.client import GitHubClient
+    from infrar.app.routing import Router
     from infrar.app.runtime import Runtime
     from infrar.app.state.deliveries import Job
 
@@ -48,8 +51,6 @@ class Context:
         return own(self.runtime.settings.data_dir)
 
 
-ROUTER: Router[Context] = Router()
-
 CHECKED_OUT: Spec = {**INSTALLED, "repository.clone_url": "str", "repository.html_url?": "str"}
 """What a handler that may check the repository out and plan needs."""
 
@@ -61,10 +62,11 @@ def from_installation(payload: Mapping[str, Any]) -> bool:
     return (isinstance(installation, Mapping) and isinstance(installation.get("id"), int)
             and isinstance(repository, Mapping) and isinstance(repository.get("full_name"), str))
 
-# Handlers register themselves on import.
-from infrar.app.workflow import (  # noqa: E402, F401
-    closed,
-    comments,
-    installations,
-    pull_request,
-)
+
+def __getattr__(name: str) -> Router[Context]:
+    """`ROUTER`, the composed router, under the name it had when handlers registered here."""
+    if name == "ROUTER":
+        from infrar.app.workflow.routes import ROUTER
+
+        return ROUTER
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

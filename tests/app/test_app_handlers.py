@@ -17,7 +17,8 @@ from infrar.app.settings import Settings
 from infrar.app.state import installations
 from infrar.app.state.deliveries import Job
 from infrar.app.workflow.requirements import unmet
-from infrar.app.workflow.router import ROUTER, Context
+from infrar.app.workflow.router import Context
+from infrar.app.workflow.routes import ROUTER
 
 
 @pytest.fixture

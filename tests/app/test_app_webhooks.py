@@ -19,7 +19,7 @@ from infrar.app.server import create_app
 from infrar.app.settings import Settings, SettingsError
 from infrar.app.signature import sign
 from infrar.app.state import deliveries
-from infrar.app.workflow.router import ROUTER
+from infrar.app.workflow.routes import ROUTER
 
 HANDLED = {("pull_request", a) for a in
            ("opened", "synchronize", "reopened", "ready_for_review", "closed")}
