@@ -80,6 +80,27 @@ def worker(workers: int, log_level: str) -> None:
     run_worker(Runtime.from_settings(settings), workers=workers)
 
 
+@app_group.command("drift-check")
+@click.option("--due-only", is_flag=True,
+              help="Only the checks whose drift.schedule has fired since they last ran.")
+@LOG_LEVEL
+def drift_check(due_only: bool, log_level: str) -> None:
+    """Check each installed repository's default branch for drift now: every project and
+    environment whose .infrar.yaml sets drift.schedule. Exits 0 when none drifted, 2 when one
+    did, 1 when one could not be checked."""
+    settings = _settings()
+    _logging(log_level)
+    from infrar.app.runtime import Runtime
+    from infrar.app.workflow.drift_check import DRIFTED, ERROR, run_round
+
+    results = run_round(Runtime.from_settings(settings), only_due=due_only)
+    for r in results:
+        issue = f" (issue #{r.issue})" if r.issue else ""
+        click.echo(f"{r.repo} {r.project or '.'} {r.environment or '-'}: {r.outcome}{issue}")
+    outcomes = {r.outcome for r in results}
+    sys.exit(1 if ERROR in outcomes else 2 if DRIFTED in outcomes else 0)
+
+
 @app_group.command("set-credential")
 @click.option("--repo", required=True, help="owner/name")
 @click.option("--environment", "-e", required=True)
