@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 POLL_MAX_DELAY_S = 1.0
 
 
+def _start_drift_rounds(runtime: Runtime, stop: threading.Event) -> None:
+    from infrar.app.workflow import drift_check  # the workflow is heavy: imported once started
+
+    drift_check.start(runtime, stop)
+
+
 class _QuietConsumer(Consumer):  # type: ignore[misc]
     """A consumer that leaves signal handling to its host (the HTTP server, or the dev server)."""
 
@@ -30,6 +36,7 @@ def run_worker(runtime: Runtime, *, workers: int) -> None:
     stop = threading.Event()
     workdirs.sweep(runtime.settings.data_dir)
     reaper.start(runtime, stop)
+    _start_drift_rounds(runtime, stop)
     consumer = Consumer(runtime.queue, workers=workers, worker_type="thread",
                         max_delay=POLL_MAX_DELAY_S, periodic=False)
     try:
@@ -51,6 +58,7 @@ class Embedded:
     def start(self) -> None:
         workdirs.sweep(self._runtime.settings.data_dir)
         reaper.start(self._runtime, self._stop)
+        _start_drift_rounds(self._runtime, self._stop)
         self._consumer.start()
         log.info("embedded workers started")
 
