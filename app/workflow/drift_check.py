@@ -32,9 +32,7 @@ from infrar.app.state import drift as state
 from infrar.app.state.db import now
 from infrar.app.state.models import Installation, InstallationRepo
 from infrar.app.workdirs import own
-
-# The router first: it loads the handlers, which import plan_run before this module does.
-from infrar.app.workflow import gitops, router  # noqa: F401
+from infrar.app.workflow import gitops
 from infrar.app.workflow.generation import load_generator
 from infrar.app.workflow.kept_issue import IssueKey, keep_closed, keep_open
 from infrar.app.workflow.plan_run import GENERATED_DIR
