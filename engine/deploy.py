@@ -26,12 +26,15 @@ from pathlib import Path
 from secrets import token_hex
 from typing import Any, Protocol
 
-from infrar.engine.buildah import Buildah, RegistryCredentials, build, push
-from infrar.engine.config import ServiceConfig
+from infrar.engine.buildah import Buildah, RegistryCredentials, build, find_buildah, push
+from infrar.engine.config import ServiceConfig, Target
 from infrar.engine.diagnostics import EngineError
-from infrar.engine.images import ImageContext, image_context, write_context
+from infrar.engine.images import DEFAULT_BASE_IMAGE, ImageContext, image_context, write_context
 from infrar.engine.infra.compute import image_variable
-from infrar.engine.pipeline import Build
+from infrar.engine.infra.generate import Generation
+from infrar.engine.pipeline import Build, run_pipeline
+from infrar.engine.registry_auth import registry_login
+from infrar.engine.services import project_roots
 from infrar.engine.terraform import apply as terraform_apply
 from infrar.engine.terraform import find_binary
 from infrar.engine.terraform import plan as terraform_plan
@@ -43,6 +46,8 @@ URLS_OUTPUT = "services_urls"
 IMAGES_FILE = "infrar-images.auto.tfvars.json"
 """The deployed digests, beside the Terraform: later plans keep the images running."""
 DEPLOY_PLAN = "infrar-images.tfplan"
+IMAGES_ROOT = Path(".infrar") / "images"
+"""Each service's build context, per environment, under the project."""
 HEALTH_ATTEMPTS = 30
 HEALTH_INTERVAL_S = 5.0
 HEALTH_TIMEOUT_S = 10.0
@@ -238,6 +243,33 @@ class _Run:
                             on_line=lambda text: self.progress.line(step, text))
         self._finished(step, ok, started, f"{url}: {detail}")
         self.report.health.append(Health(name, url, ok, detail))
+
+
+def runs_services(generation: Generation) -> bool:
+    """Whether applying `generation` deploys services: it has some, on a cloud (the `local`
+    provider runs them with `infrar run` instead)."""
+    return bool(generation.services) and generation.target.provider != "local"
+
+
+def deployment_for(target: Target, *, workdir: Path, env: Mapping[str, str],
+                   secrets: tuple[str, ...] = (), base_image: str = DEFAULT_BASE_IMAGE,
+                   environ: Mapping[str, str] | None = None) -> Deployment:
+    """The deployment of `target`'s services: their tree transformed for its provider, built
+    with the buildah on PATH, pushed with the provider's registry login."""
+    config = target.config
+    result = run_pipeline(project_roots(config), config=config,
+                          targets={target.environment: target})
+    if not result.ok:
+        raise EngineError("\n".join(str(d) for d in result.errors))
+
+    def login(host: str) -> RegistryCredentials | None:
+        return registry_login(target.provider, host, region=target.region)
+
+    return Deployment(
+        workdir=workdir, env=env, build=result.builds[target.provider],
+        services=config.services, environment=target.environment,
+        buildah=Buildah(find_buildah(environ)), login=login, base_image=base_image,
+        images_dir=config.root / IMAGES_ROOT / target.environment, secrets=secrets)
 
 
 def terraform_outputs(workdir: Path, *, env: Mapping[str, str]) -> dict[str, Any]:
