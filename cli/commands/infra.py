@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,19 +141,56 @@ def plan(paths: tuple[Path, ...], provider: str | None, environment: str | None,
 @OPTIONAL_PATHS
 @target_options
 @run_options
+@click.option("--base-image", envvar="INFRAR_BASE_IMAGE", metavar="IMAGE",
+              help="Base of the service images (default: a digest-pinned python slim image).")
 def apply(paths: tuple[Path, ...], provider: str | None, environment: str | None,
           region: str | None, config_file: Path | None, workdir: Path | None,
-          auth_method: str | None, credentials_file: Path | None) -> None:
-    """Apply the saved plan of `infrar plan`, if the code still generates what was planned."""
+          auth_method: str | None, credentials_file: Path | None,
+          base_image: str | None) -> None:
+    """Apply the saved plan of `infrar plan`, if the code still generates what was planned;
+    with services on a cloud, then build, push and deploy their images and check their
+    health."""
     target = load_target(provider=provider, environment=environment, region=region,
                          config_file=config_file)
+    from infrar.engine.deploy import runs_services
     from infrar.engine.infra.runs import run_apply
     from infrar.engine.terraform.redaction import redact
 
     prepared, secrets = _prepare(paths, target, workdir, auth_method, credentials_file)
+    if runs_services(prepared.generation):
+        _deploy(target, prepared, secrets, base_image)
+        return
     try:
         applied = run_apply(prepared.generation, workdir=prepared.workdir, env=prepared.env,
                             secrets=secrets)
     except _run_errors() as exc:
         fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
     click.echo(redact(applied.output, secrets), nl=False)
+
+
+def _deploy(target: Target, prepared: PreparedRun, secrets: tuple[str, ...],
+            base_image: str | None) -> None:
+    """Apply, build, push, apply the images, check health: each step shown as it runs."""
+    import sys
+
+    from infrar.cli.progress import progress_to
+    from infrar.engine.deploy import DeployError, deploy, deployment_for
+    from infrar.engine.images import DEFAULT_BASE_IMAGE
+    from infrar.engine.infra.runs import run_apply
+    from infrar.engine.terraform.redaction import redact
+
+    deployment = guard(lambda: deployment_for(
+        target, workdir=prepared.workdir, env=prepared.env, secrets=secrets,
+        base_image=base_image or DEFAULT_BASE_IMAGE, environ=os.environ))
+
+    def apply_reviewed(on_line: Callable[[str], None]) -> str:
+        return run_apply(prepared.generation, workdir=prepared.workdir, env=prepared.env,
+                         secrets=secrets).output
+
+    try:
+        with progress_to(sys.stderr) as progress:
+            report = deploy(deployment, apply_reviewed=apply_reviewed, progress=progress)
+    except DeployError as exc:
+        click.echo(redact(exc.report.text(), secrets), nl=False)
+        fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
+    click.echo(redact(report.text(), secrets), nl=False)
