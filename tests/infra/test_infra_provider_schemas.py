@@ -111,8 +111,8 @@ def program_using_everything(provider: str) -> str:
     return "\n".join([f"from infrar import {', '.join(capabilities)}", "", *calls]) + "\n"
 
 
-def _generate(project, provider: str) -> Path:
-    project.write(".infrar.yaml", CONFIG)
+def _generate(project, provider: str, config: str = CONFIG) -> Path:
+    project.write(".infrar.yaml", config)
     project.write("src/app.py", program_using_everything(provider))
     target = resolve_target(load_project_config(), environment="dev", provider=provider)
     result = generate_paths([project.src], target=target)
@@ -156,6 +156,39 @@ def test_generated_terraform_matches_the_provider_schemas(project, provider, whi
     services = (PROVIDERS_DIR / provider).glob("services/*/*/service.yaml")
     on_disk = {path.parent.resolve() for path in services}
     assert on_disk == {s.root.resolve() for s in plugin.services.values()}
+
+
+SERVICES = """\
+services:
+  api:
+    kind: http
+    entry: app:main
+    public: true
+  worker:
+    kind: worker
+    entry: app:main
+  nightly:
+    kind: schedule
+    entry: app:main
+    schedule: "0 3 * * 1-5"
+"""
+
+
+@pytest.mark.parametrize("which", ["lowest", "newest"])
+@pytest.mark.parametrize("provider", CLOUDS)
+def test_generated_services_match_the_provider_schemas(project, provider, which) -> None:
+    """The same program run by an http service, a worker and a schedule: identities, grants,
+    registry and compute of every kind, each block checked against the provider's schema."""
+    schemas = _schemas(provider, which)
+    out = _generate(project, provider, CONFIG + SERVICES)
+    report = check_tree(out, schemas)
+    assert report.problems == [], "\n".join(map(str, report.problems))
+    compute = [e for e in report.checked if e.startswith("modules/compute/main.tf: ")]
+    module = (out / "modules" / "compute" / "main.tf").read_text(encoding="utf-8")
+    assert len(compute) == len(re.findall(r'^(?:resource|data) "', module, re.MULTILINE)) > 5
+    grants = [e for e in report.checked if "service" in e.split(": ")[1]
+              and not e.startswith("modules/compute/")]
+    assert grants, "the capability modules' per-service grants were checked too"
 
 
 def test_a_broken_generated_module_fails(project) -> None:
