@@ -1,0 +1,281 @@
+"""Pull request turnaround: a signed `pull_request.opened` delivery to the review posted, on the
+embedded default (`infrar app serve`: waitress, embedded workers, state and queue in one
+SQLite file), against a floor measured in the same run: a bare `git clone` of the bot branch
+the App pushed, then `terraform init` and `terraform plan` of the very Terraform it committed.
+
+Everything is on loopback: the GitHub fake of tests/app (REST, and git over smart HTTP, in this
+process), the App as a child process, real git, real Terraform (the `local` provider, offline,
+Terraform 1.0.3 from the `local` extra). Rounds alternate: a new pull request for the App,
+then the floor on what the App pushed for it, so load from elsewhere on the machine hits both
+alike. The App's part is cut into phases by the time of each call it makes to the fake.
+
+    python bench/pr_turnaround.py [--rounds 5] [--idle 5] [--write-interval SECONDS] [--keep]
+
+The App plans the same project twice per round: with `policy.checkov: false` (what the floor
+compares: Terraform and nothing else) and as configured by default (checkov's built-in checks
+run on the plan before the review). --idle is how long the App sits idle before each delivery
+(queue workers poll less often while idle, as between real pull requests); --write-interval
+sets INFRAR_GITHUB_WRITE_INTERVAL (default: the App's own, 1 s); --keep keeps the scratch
+folder. Prints the medians, their ratios to the floor, and the App's calls to GitHub in the
+median round with the time since the previous call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "app"))
+
+import payloads  # noqa: E402  (tests/app: the GitHub fake and its payloads)
+from fake_github import FakeGitHub  # noqa: E402
+from scenario import APP_PY, BASE_FILES, CONFIG  # noqa: E402
+
+from infrar.app.state import deliveries  # noqa: E402
+from infrar.app.state.db import Database  # noqa: E402
+from infrar.app.workflow.gitops import auth_environment  # noqa: E402
+from infrar.engine.terraform.offline import offline_environment  # noqa: E402
+
+SECRET = "bench-turnaround-secret"
+ENCRYPTION_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # base64 of 32 bytes
+TERRAFORM_DIR = ".infrar/terraform/production"
+# The same project twice: as configured by default (checkov's built-in policy checks run on
+# every plan with changes), and with `policy.checkov: false`, which is what the floor compares.
+REPOS = {"acme/photos": CONFIG + "policy:\n  checkov: false\n",
+         "acme/photos-policy": CONFIG}
+ROUND_LIMIT_S = 300.0
+
+
+@dataclass
+class Timeline:
+    """(seconds since the delivery was sent, what) for each call the App made to the fake."""
+
+    start: float = 0.0
+    events: list[tuple[float, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, what: str) -> None:
+        with self.lock:
+            if self.start:
+                self.events.append((time.perf_counter() - self.start, what))
+
+
+@dataclass
+class Round:
+    app_s: dict[str, float]
+    floor_parts: dict[str, float]
+    steps: dict[str, list[tuple[float, str]]]
+
+    @property
+    def floor_s(self) -> float:
+        return sum(self.floor_parts.values())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def watch(fake: FakeGitHub, timeline: Timeline) -> None:
+    """Time every call the App makes (REST and git) as the fake answers it."""
+    from flask import Response, request
+
+    def record(response: Response) -> Response:
+        path = request.path.removeprefix("/api/v3")
+        if ".git/" in path:
+            path = "git " + path.split(".git/", 1)[1] + (
+                f" ({request.args['service']})" if "service" in request.args else "")
+        timeline.add(f"{request.method} {path} -> {response.status_code}")
+        return response
+
+    fake.app.after_request_funcs.setdefault(None, []).insert(0, record)
+
+
+def start_app(fake: FakeGitHub, base: Path, tf_env: dict[str, str],
+              write_interval: str | None) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, **tf_env,
+           "INFRAR_WEBHOOK_SECRET": SECRET, "INFRAR_GITHUB_APP_ID": str(fake.app_id),
+           "INFRAR_GITHUB_PRIVATE_KEY": fake.private_pem, "INFRAR_GITHUB_API_URL": fake.api_url,
+           "INFRAR_DATA_DIR": str(base / "data"), "INFRAR_ENCRYPTION_KEY": ENCRYPTION_KEY,
+           "INFRAR_LOCAL_ROOT": str(base / "local")}
+    if write_interval is not None:
+        env["INFRAR_GITHUB_WRITE_INTERVAL"] = write_interval
+    log = (base / "app.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from infrar.cli.main import main; main()", "app", "serve",
+         "--port", str(port), "--embedded-workers", "2"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).ok:
+                return proc, url
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise SystemExit(f"the App did not start; see {base / 'app.log'}")
+
+
+def app_round(fake: FakeGitHub, url: str, timeline: Timeline, repo: str, index: int
+              ) -> tuple[float, int]:
+    """Open a pull request, send its signed `opened` delivery, wait for the review."""
+    pull = fake.open_pull(repo, f"feature-{index}", {"src/app.py": APP_PY})
+    payload = payloads.pull_request(fake, repo, pull, "opened")
+    with timeline.lock:
+        timeline.events.clear()
+        timeline.start = time.perf_counter()
+    answer = fake.deliver(url, SECRET.encode(), "pull_request", payload,
+                          delivery=f"bench-{repo}-{index}")
+    if answer.status_code != 202:
+        raise SystemExit(f"delivery refused: {answer.status_code} {answer.text}")
+    deadline = time.monotonic() + ROUND_LIMIT_S
+    while not fake.bot_reviews(repo, pull.number):
+        if time.monotonic() > deadline:
+            raise SystemExit("no review within the time limit")
+        time.sleep(0.002)
+    with timeline.lock:
+        posted = next(t for t, what in timeline.events
+                      if what.startswith(f"POST /repos/{repo}/pulls/{pull.number}/reviews"))
+        timeline.start = 0.0
+    body = fake.bot_reviews(repo, pull.number)[0]["body"]
+    if "Plan: 1 to add" not in body:
+        raise SystemExit(f"the review holds no plan:\n{body[:2000]}")
+    return posted, pull.number
+
+
+def close(fake: FakeGitHub, url: str, db: Database, repo: str, number: int) -> None:
+    """Close the pull request and wait for the App to finish with it, so that the next one
+    may take the environment's lock."""
+    pull = fake.repos[repo].pulls[number]
+    pull.state = "closed"
+    fake.deliver(url, SECRET.encode(), "pull_request",
+                 payloads.pull_request(fake, repo, pull, "closed"),
+                 delivery=f"close-{repo}-{number}")
+    deadline = time.monotonic() + ROUND_LIMIT_S
+    while deliveries.status(db, f"close-{repo}-{number}") != "done":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"closing #{number} did not finish")
+        time.sleep(0.05)
+
+
+def floor_round(fake: FakeGitHub, repo: str, number: int, work: Path,
+                tf_env: dict[str, str]) -> dict[str, float]:
+    """`git clone` of the bot branch, `terraform init`, `terraform plan` of what it holds."""
+    token = "ghs_bench" + "0" * 30
+    fake.tokens[token] = time.time() + 3600
+    env = {**os.environ, **auth_environment(token), **tf_env}
+    clone = work / f"clone-{repo.replace('/', '-')}-{number}"
+    terraform = tf_env["INFRAR_TF_BINARY"]
+    parts: dict[str, float] = {}
+    steps = [
+        ("git clone", ["git", "clone", "-q", "--depth", "1", "--branch", f"infrar/pr-{number}",
+                       fake.clone_url(repo), str(clone)], work),
+        ("terraform init", [terraform, "init", "-input=false", "-no-color"],
+         clone / TERRAFORM_DIR),
+        ("terraform plan", [terraform, "plan", "-input=false", "-no-color", "-out=tfplan"],
+         clone / TERRAFORM_DIR),
+    ]
+    for name, args, cwd in steps:
+        began = time.perf_counter()
+        subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
+        parts[name] = time.perf_counter() - began
+    return parts
+
+
+def gaps(steps: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Time from the previous call (or the delivery) to each call."""
+    previous, found = 0.0, []
+    for at, what in steps:
+        found.append((at - previous, what))
+        previous = at
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--write-interval", default=None)
+    parser.add_argument("--idle", type=float, default=5.0,
+                        help="seconds the App sits idle before each delivery, as between "
+                             "pull requests (its queue workers poll less often when idle)")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="infrar-turnaround-"))
+    (base / "local").mkdir()
+    tf_env = offline_environment(base / "tf")
+    fake = FakeGitHub(base / "github")
+    timeline = Timeline()
+    watch(fake, timeline)
+    fake.start()
+    for repo, config in REPOS.items():
+        fake.create_repo(repo, BASE_FILES | {".infrar.yaml": config})
+    proc, url = start_app(fake, base, tf_env, args.write_interval)
+    db = Database(f"sqlite:///{base / 'data' / 'infrar.db'}")
+    rounds: list[Round] = []
+    lean = next(iter(REPOS))
+    try:
+        for index in range(args.rounds + 1):  # round 0 warms caches up and is not counted
+            app_s, steps, floor = {}, {}, {}
+            for repo in REPOS:
+                time.sleep(args.idle)
+                app_s[repo], number = app_round(fake, url, timeline, repo, index)
+                steps[repo] = list(timeline.events)
+                if repo == lean:
+                    floor = floor_round(fake, repo, number, base, tf_env)
+                close(fake, url, db, repo, number)
+            if index:
+                rounds.append(Round(app_s, floor, steps))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        fake.stop()
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    report(rounds, args.write_interval, args.idle, lean)
+    return 0
+
+
+def report(rounds: list[Round], write_interval: str | None, idle: float, lean: str) -> None:
+    floor = statistics.median(r.floor_s for r in rounds)
+    interval = write_interval if write_interval is not None else "the default, 1"
+    print(f"pull request turnaround, embedded default, GitHub write interval {interval} s, "
+          f"{idle:g} s idle before each delivery; median of {len(rounds)} rounds (after one "
+          "warm-up)")
+    print(f"{'':52}{'median s':>10}{'ratio':>8}")
+    names = {lean: "opened -> review, policy.checkov: false",
+             **{r: "opened -> review, checkov on (default)" for r in REPOS if r != lean}}
+    for repo, name in names.items():
+        app = statistics.median(r.app_s[repo] for r in rounds)
+        print(f"{name:52}{app:10.3f}{app / floor:8.2f}")
+    print(f"{'floor: clone + terraform init + plan':52}{floor:10.3f}{1:8.2f}")
+    for part in rounds[0].floor_parts:
+        print(f"{'  ' + part:52}"
+              f"{statistics.median(r.floor_parts[part] for r in rounds):10.3f}")
+    for repo in names:
+        middle = sorted(rounds, key=lambda r: r.app_s[repo])[len(rounds) // 2]
+        print(f"{repo}: the App's calls in the median round (seconds since the previous one):")
+        for gap, what in gaps(middle.steps[repo]):
+            print(f"  +{gap:7.3f}  {what}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
