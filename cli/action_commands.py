@@ -1,6 +1,7 @@
 """The GitHub Action (action.yml): `infrar action run` reads the inputs from `INFRAR_INPUT_*`
-variables, runs check / transform / plan / apply / comment, then writes the step outputs, the
-job summary and one pull-request comment. The YAML only installs Infrar and calls this."""
+variables, runs check / transform / plan / apply / drift / comment, then writes the step
+outputs, the job summary and one pull-request comment. The YAML only installs Infrar and calls
+this."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from infrar.engine.config import Target
     from infrar.engine.infra.runs import PreparedRun
 
-COMMANDS = ("check", "transform", "plan", "apply", "comment")
+COMMANDS = ("check", "transform", "plan", "apply", "drift", "comment")
 OUTPUTS = ("changed", "to-add", "to-change", "to-destroy", "plan-digest", "summary", "report")
 TOKEN_VARIABLE = "INFRAR_GITHUB_TOKEN"
 KEY_PREFIX = "action:"  # the Action's keys in the marker scheme of app/github/publish.py
@@ -274,6 +275,19 @@ def run_apply(inputs: Inputs, environ: Mapping[str, str]) -> Result:
                                             "summary": title})
 
 
+def run_drift(inputs: Inputs, environ: Mapping[str, str]) -> Result:
+    """A plan against the state apply keeps (see docs/drift.md): the step fails on drift."""
+    from infrar.engine.drift import detect_drift
+
+    target, prepared = _prepare(inputs)
+    report = _terraform(lambda: detect_drift(prepared.generation, workdir=prepared.workdir,
+                                             env=prepared.env,
+                                             environment=target.environment))
+    title = f"Infrar drift: {target.provider} / {target.environment}"
+    return Result(title, report.markdown(title), ok=not report.drifted, outputs={
+        "changed": str(report.drifted).lower(), "summary": report.headline})
+
+
 def run_comment(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     """Post a report an earlier, unprivileged run wrote (see docs: fork pull requests)."""
     if inputs.comment_file is None:
@@ -300,7 +314,7 @@ def run_comment(inputs: Inputs, environ: Mapping[str, str]) -> Result:
 
 COMMAND_RUNNERS: dict[str, Callable[[Inputs, Mapping[str, str]], Result]] = {
     "check": run_check, "transform": run_transform, "plan": run_plan, "apply": run_apply,
-    "comment": run_comment,
+    "drift": run_drift, "comment": run_comment,
 }
 
 

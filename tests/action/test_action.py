@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,29 @@ def test_plan_outputs_summary_and_comment(job: Job, terraform_env: dict[str, str
     # Apply has a comment of its own; the plan's is still there, once.
     assert sorted(c["body"].split("\n", 1)[0] for c in job.comments()) == [
         "<!-- infrar:action:apply:dev:. -->", "<!-- infrar:action:plan:dev:. -->"]
+
+
+def test_drift_fails_the_step_until_a_reapply(job: Job, terraform_env: dict[str, str]) -> None:
+    job.runner.env.update(terraform_env)
+    for command in ("plan", "apply"):
+        assert job.runner.run({"command": command, "environment": "dev"}).ok
+    clean = job.runner.run({"command": "drift", "environment": "dev", "comment": "false"})
+    assert clean.ok, clean.log
+    assert clean.outputs["changed"] == "false"
+    assert clean.outputs["summary"].startswith("No drift in dev")
+
+    folder = job.runner.workspace / ".infrar" / "local" / "demo-dev-photos"
+    shutil.rmtree(folder)
+    drifted = job.runner.run({"command": "drift", "environment": "dev", "comment": "false"})
+    assert not drifted.ok and drifted.steps[-1].returncode == 1
+    assert drifted.outputs["changed"] == "true"
+    assert drifted.outputs["summary"].startswith("Drift in dev: 1 resource differs")
+    assert "### Infrar drift: local / dev" in drifted.summary and "photos" in drifted.summary
+
+    for command in ("plan", "apply"):
+        assert job.runner.run({"command": command, "environment": "dev"}).ok
+    assert folder.is_dir()
+    assert job.runner.run({"command": "drift", "environment": "dev", "comment": "false"}).ok
 
 
 def test_transform_writes_output_and_reports_changes(job: Job) -> None:
