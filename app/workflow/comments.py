@@ -11,6 +11,7 @@ from infrar.app.routing import Router
 from infrar.app.state import locks, plans
 from infrar.app.workflow import render
 from infrar.app.workflow.apply_run import apply_reviewed
+from infrar.app.workflow.closed import close_apply_issue
 from infrar.app.workflow.commands import Command, CommandError, is_command, parse
 from infrar.app.workflow.plan_run import Request, run_plan
 from infrar.app.workflow.publish import publish_comment
@@ -208,6 +209,7 @@ def _apply(ctx: Context, pr: PullInfo, command: Command, key: str, user: str) ->
             + "\n".join(f"- {r}" for r in reasons) + "\n"))
         return
     outcome = apply_reviewed(ctx, pr, environment, head_sha=pr.head_sha, project=project)
+    close_apply_issue(ctx, pr, outcome)
     gh.react(pr.number, int(ctx.payload["comment"]["id"]),
              "rocket" if outcome.applied else "confused")
     publish_comment(gh, pr.number, key=key, body=outcome.message)

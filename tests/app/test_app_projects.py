@@ -151,3 +151,53 @@ def test_a_pool_of_one_plans_one_at_a_time(monkeypatch: Any) -> None:
         for n in ("api", "worker")]
     plan_run._plan_all(ctx, object(), runs, Path("."))  # type: ignore[arg-type]
     assert most[0] == 1
+
+
+def test_a_failed_apply_after_the_merge_keeps_the_lock_and_opens_one_issue(
+        fake: FakeGitHub, app_env: dict[str, str], start_app, tmp_path: Path) -> None:
+    url = start_app("serve", app_env, "--server", "flask", "--embedded-workers", "2")
+    send = Deliveries(fake, url, app_env, partial(read_logs, tmp_path))
+    # The production environment is the configuration's last entry.
+    on_merge = {n: project_config(n) + "    apply_on_merge: true\n" for n in ("api", "worker")}
+    fake.create_repo(REPO, {**FILES, "services/api/.infrar.yaml": on_merge["api"],
+                            "services/worker/.infrar.yaml": on_merge["worker"]})
+    fake.repos[REPO].permissions.update(alice="write")
+    local = Path(app_env["INFRAR_LOCAL_ROOT"])
+    one = fake.open_pull(REPO, "both", {"services/api/src/app.py": APP_PY,
+                                        "services/worker/src/app.py": APP_PY})
+    send.send("pull_request", payloads.pull_request(fake, REPO, one, "opened"))
+    assert fake.bot_reviews(REPO, one.number)[-1]["body"].count("Plan: 1 to add") == 2
+    # A file where the api bucket's folder goes: Terraform's mkdir fails at apply time.
+    (local / "api-production-uploads").write_text("in the way\n")
+
+    fake.merge_pull(REPO, one.number)
+    send.send("pull_request", payloads.pull_request(fake, REPO, one, "closed"))
+    report = next(b for b in bodies(fake, one.number) if "apply on merge" in b)
+    assert "Apply failed: `production` of project `api`" in report, report
+    assert "Applied `production` of project `worker`" in report
+    assert "File exists" in report and "/infrar unlock -p api -e production" in report
+    issues = list(fake.repos[REPO].issues.values())
+    assert len(issues) == 1 and issues[0]["state"] == "open"
+    assert "apply of production (api) failed" in issues[0]["title"]
+    assert "File exists" in issues[0]["body"] and f"#{one.number}" in issues[0]["body"]
+    assert (local / "worker-production-uploads").is_dir()
+
+    # The api lock stays with the merged pull request; the worker lock was released.
+    two = fake.open_pull(REPO, "fix", {"services/api/src/other.py": APP_PY,
+                                       "services/worker/src/other.py": APP_PY})
+    send.send("pull_request", payloads.pull_request(fake, REPO, two, "opened"))
+    api, worker = fake.bot_reviews(REPO, two.number)[-1]["body"].split(
+        "Project <code>worker</code>")
+    assert f"Locked by [#{one.number}]" in api and "Locked by" not in worker
+
+    def command(pull: Any, body: str) -> str:
+        send.send("issue_comment", payloads.comment(fake, REPO, pull, body, "alice"))
+        return (bodies(fake, pull.number) or [""])[-1]
+
+    # Recovery: clear the cause, release the lock on the merged pull request, plan, apply.
+    (local / "api-production-uploads").unlink()
+    assert "Released 1 lock(s)" in command(one, "/infrar unlock -p api -e production")
+    command(two, "/infrar plan -p api")
+    assert "Applied `production` of project `api`" in command(two, "/infrar apply -p api")
+    assert (local / "api-production-uploads").is_dir()
+    assert [i["state"] for i in fake.repos[REPO].issues.values()] == ["closed"]
