@@ -352,12 +352,14 @@ resource "aws_ecs_task_definition" "task" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.service[each.key].arn
   tags                     = merge(var.tags, { service = each.key })
+  # The root filesystem is read-only; /tmp is a scratch volume of the task's own.
   container_definitions = jsonencode([{
     name                   = each.key
     image                  = each.value.image
     essential              = true
     readonlyRootFilesystem = true
     environment            = local.environment
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -367,6 +369,10 @@ resource "aws_ecs_task_definition" "task" {
       }
     }
   }])
+
+  volume {
+    name = "tmp"
+  }
 }
 
 resource "aws_security_group" "tasks" {
@@ -436,7 +442,7 @@ data "aws_iam_policy_document" "scheduler" {
 
   statement {
     actions   = ["ecs:RunTask"]
-    resources = [for name, job in local.jobs : aws_ecs_task_definition.task[name].arn_without_revision]
+    resources = [for name, job in local.jobs : "${aws_ecs_task_definition.task[name].arn_without_revision}:*"]
   }
 
   statement {
