@@ -19,6 +19,8 @@ install-test: $(BIN)/python
 	bash tests/install-emulators.sh
 	# The dashboard tests drive Debian's Chromium and its driver (as root, as CI runs).
 	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+	# The image tests build with Debian's buildah on a base that mmdebstrap makes from Debian packages.
+	test -x /usr/bin/buildah -a -x /usr/bin/mmdebstrap || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah mmdebstrap)
 
 demo: install
 	bash scripts/demo.sh $(BIN)
