@@ -154,3 +154,25 @@ def _compute(plugin: ProviderPlugin) -> Compute:
     if plugin.compute is None:
         raise EngineError(f"provider {plugin.name!r} runs no services (it has no compute/)")
     return plugin.compute
+
+
+def rights_markdown(rights: dict[str, ServiceRights]) -> str:
+    """The services and what each one is granted, as a Markdown table for a review."""
+    lines = ["| Service | Runs as | Resource | Operations | Permissions |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, r in rights.items():
+        kind = r.config.kind + (", public" if r.config.kind == "http" and r.config.public else "")
+        if r.config.schedule:
+            kind += f", `{r.config.schedule}`"
+        resources = r.inventory.resources
+        if not resources:
+            lines.append(f"| {_cell(name)} | {_cell(kind)} | nothing | | |")
+        for res in resources:
+            lines.append(f"| {_cell(name)} | {_cell(kind)} | {_cell(res.kind)} "
+                         f"`{_cell(res.key)}` | {_cell(', '.join(res.operations))} | "
+                         f"{_cell(', '.join(f'`{p}`' for p in res.permissions))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")

@@ -20,7 +20,7 @@ from infra_support import CLOUDS, copy_provider
 from infrar.engine.config import load_project_config, resolve_target
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.infra.catalog import load_plugin
-from infrar.engine.infra.compute import schedule_expression
+from infrar.engine.infra.compute import rights_markdown, schedule_expression
 from infrar.engine.infra.generate import Generation, generate_paths
 from infrar.engine.plugins import load_rules
 
@@ -291,3 +291,14 @@ def test_generated_services_scan_clean_with_checkov(project, tmp_path) -> None:
     skipped = {(c["check_id"], c["check_result"]["suppress_comment"])
                for c in report["results"]["skipped_checks"]}
     assert skipped == declared
+
+
+def test_the_review_table_lists_what_each_service_is_granted(project) -> None:
+    table = rights_markdown(_generate(project, "aws", public=True).services).splitlines()
+    assert table[0] == "| Service | Runs as | Resource | Operations | Permissions |"
+    assert table[2:] == [
+        "| api | http, public | bucket `uploads` | read, write | "
+        "`s3:GetObject`, `s3:ListBucket`, `s3:PutObject` |",
+        "| nightly | schedule, `30 2 * * *` | bucket `uploads` | delete, list_objects | "
+        "`s3:DeleteObject`, `s3:ListBucket` |",
+    ]
