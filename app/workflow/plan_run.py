@@ -196,12 +196,17 @@ def _config(ctx: Context, gh: GitHubClient, request: Request, check: int,
     body = (f"`{CONFIG_FILE}` is invalid, so nothing was transformed, committed or planned:\n\n"
             + render.problems_block(problems))
     publish_comment(gh, request.pr.number, key=f"config:{request.key}", body=body)
-    annotations = [a for p in problems for a in checks.annotations_for_config(
-        [p], config_path=p.split(":", 1)[0] if p.split(":", 1)[0].endswith(CONFIG_FILE)
-        else CONFIG_FILE)]
+    annotations = [a for p in problems
+                   for a in checks.annotations_for_config([p], config_path=_config_file_of(p))]
     checks.complete(gh, check, ok=False, title=f"Invalid {CONFIG_FILE}", summary=body,
                     annotations=annotations)
     return None
+
+
+def _config_file_of(problem: str) -> str:
+    """The `.infrar.yaml` a `file:line: …` problem names (the root one if it names none)."""
+    named = problem.split(":", 1)[0]
+    return named if named.endswith(CONFIG_FILE) else CONFIG_FILE
 
 
 def _chosen(ctx: Context, gh: GitHubClient, request: Request, check: int,
@@ -461,7 +466,7 @@ def _report_projects(ctx: Context, gh: GitHubClient, request: Request, check: in
                             summary=render.check_summary(list(run.outcomes.values()), []),
                             text=section, annotations=_project_annotations(run))
     checks.complete(gh, check, ok=every_ok, title="Plan ready" if every_ok else "Plan incomplete",
-                    summary=render.check_summary(outcomes, []), text=body[:60000])
+                    summary=render.check_summary(outcomes, []), text=body)
     return every_ok
 
 
