@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from infrar import __version__
 from infrar.engine import diskcache
+from infrar.engine.diagnostics import Problem
 from infrar.engine.yamlio import YamlDocument, format_yaml_path
 
 if TYPE_CHECKING:
@@ -61,6 +62,11 @@ def _validity_key(data: Any, schema_name: str) -> str:
 
 def schema_errors(doc: YamlDocument, schema_name: str) -> list[str]:
     """Every schema violation in `doc`, as `file:line: yaml.path: message`, in document order."""
+    return [str(problem) for problem in schema_problems(doc, schema_name)]
+
+
+def schema_problems(doc: YamlDocument, schema_name: str) -> list[Problem]:
+    """Every schema violation in `doc`, with its file, line and YAML path, in document order."""
     key = _validity_key(doc.data, schema_name)
     if key in _known_valid or diskcache.read(CACHE_KIND, key) == b"":
         _known_valid.add(key)
@@ -74,7 +80,7 @@ def schema_errors(doc: YamlDocument, schema_name: str) -> list[str]:
 
 def meta_schema_error(doc: YamlDocument) -> tuple[tuple[str | int, ...], str] | None:
     """Why `doc` is not itself a valid JSON Schema (where, message), or None; successes are
-    remembered as for `schema_errors`."""
+    remembered as for `schema_problems`."""
     key = _validity_key(doc.data, "<json schema>")
     if key in _known_valid or diskcache.read(CACHE_KIND, key) == b"":
         return None
@@ -103,7 +109,7 @@ def _unexpected_key(error: Any) -> tuple[str, ...]:
     return (extra[0],) if extra else ()
 
 
-def _validate(doc: YamlDocument, schema_name: str) -> list[str]:
+def _validate(doc: YamlDocument, schema_name: str) -> list[Problem]:
     import jsonschema
 
     registry, by_name = _registry()
@@ -113,4 +119,4 @@ def _validate(doc: YamlDocument, schema_name: str) -> list[str]:
         where = tuple(error.absolute_path)
         found.append((doc.line_of(where + _unexpected_key(error)), format_yaml_path(where),
                       error.message))
-    return [f"{doc.path}:{line}: {where}: {message}" for line, where, message in sorted(found)]
+    return [Problem.at(doc.path, line, where, message) for line, where, message in sorted(found)]
