@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infrar.engine.diagnostics import EngineError
+from infrar.engine.diagnostics import EngineError, Problem
 from infrar.engine.naming import (
     DEFAULT_PATTERN,
     DEFAULT_PATTERN_WITHOUT_PROJECT,
     IDENTITY_PATTERN,
     Naming,
 )
-from infrar.engine.schema import schema_errors
+from infrar.engine.schema import schema_problems
 from infrar.engine.yamlio import YamlDocument, YamlError, load_yaml
 
 CONFIG_FILE = ".infrar.yaml"
@@ -24,11 +25,14 @@ ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}\Z")
 
 
 class ConfigError(EngineError):
-    """`.infrar.yaml` is unreadable or invalid; `problems` are `file:line: yaml.path: message`."""
+    """`.infrar.yaml` is unreadable or invalid: `details` say what is wrong and where; `problems`
+    are the same as text, `file:line: yaml.path: message`."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
+        self.details = tuple(p if isinstance(p, Problem) else Problem.from_text(p)
+                             for p in problems)
+        self.problems = [str(p) for p in self.details]
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,12 @@ def find_config(start: Path) -> Path | None:
 def load_config(path: Path) -> ProjectConfig:
     try:
         doc = load_yaml(path)
-    except (OSError, YamlError, UnicodeDecodeError) as exc:
+    except YamlError as exc:
+        raise ConfigError([Problem.at(exc.path, exc.line, "", exc.message)]) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([str(exc)]) from None
-    problems = schema_errors(doc, "infrar-config") if doc.data is not None else [
-        f"{path}:1: (document): the file is empty; it needs at least `version: 1`"]
+    problems = schema_problems(doc, "infrar-config") if doc.data is not None else [
+        Problem.at(path, 1, "(document)", "the file is empty; it needs at least `version: 1`")]
     if not problems:
         problems += _placeholder_problems(doc) + _drift_problems(doc) + _service_problems(doc)
     if problems:
@@ -153,11 +159,11 @@ def load_config(path: Path) -> ProjectConfig:
     return _parse(path, doc.data)
 
 
-def _placeholder_problems(doc: YamlDocument) -> list[str]:
+def _placeholder_problems(doc: YamlDocument) -> list[Problem]:
     naming = doc.data.get("naming")
     if naming and "{project}" in naming and not doc.data.get("project"):
-        line = doc.line_of(("naming",))
-        return [f"{doc.path}:{line}: naming: uses {{project}} but no project is set"]
+        return [Problem.at(doc.path, doc.line_of(("naming",)), "naming",
+                           "uses {project} but no project is set")]
     return []
 
 
@@ -170,25 +176,25 @@ def cron_problem(expression: str) -> str | None:
     return f"{expression!r} is not a cron expression (minute hour day-of-month month weekday)"
 
 
-def _drift_problems(doc: YamlDocument) -> list[str]:
+def _drift_problems(doc: YamlDocument) -> list[Problem]:
     schedule = (doc.data.get("drift") or {}).get("schedule")
     why = cron_problem(schedule) if schedule else None
     if not why:
         return []
-    return [f"{doc.path}:{doc.line_of(('drift', 'schedule'))}: drift.schedule: {why}"]
+    return [Problem.at(doc.path, doc.line_of(("drift", "schedule")), "drift.schedule", why)]
 
 
 _HTTP_ONLY = ("port", "health", "public", "interface")
 
 
-def _service_problems(doc: YamlDocument) -> list[str]:
+def _service_problems(doc: YamlDocument) -> list[Problem]:
     """What the schema cannot say clearly: how a service starts, and the keys of its kind."""
     found = []
     for name, raw in (doc.data.get("services") or {}).items():
         for key, message in _service_mistakes(raw):
             where = ("services", name, key) if key in raw else ("services", name)
-            found.append(f"{doc.path}:{doc.line_of(where)}: services.{name}"
-                         f"{'.' + key if key in raw else ''}: {message}")
+            found.append(Problem.at(doc.path, doc.line_of(where),
+                                    f"services.{name}{'.' + key if key in raw else ''}", message))
     return found
 
 
