@@ -5,6 +5,7 @@ no process left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import queue
@@ -139,6 +140,7 @@ class Run:
     """`infrar run` as a child process; its output lines collected as they come."""
 
     def __init__(self, project: Path, *args: str) -> None:
+        self.project = project
         env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAR_")}
         self.process = subprocess.Popen([str(INFRAR), "run", str(project), *args], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -175,10 +177,22 @@ class Run:
         self.wait_for(r"infrar \| stopped")
         return code
 
-    def kill(self) -> None:
+    def close(self) -> None:
+        """After a failed test too: stop `infrar run` as a user would, else kill it and each
+        service session it reported, so no test leaves a process behind."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=WAIT)
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=WAIT)
+        while not self._new.empty():
+            self.lines.append(self._new.get())
+        for pid in _sessions_alive(self.pids()):
+            with contextlib.suppress(OSError):  # only this project's processes
+                if os.readlink(f"/proc/{pid}/cwd").startswith(str(self.project)):
+                    os.kill(int(pid), signal.SIGKILL)
 
 
 def _sessions_alive(leaders: set[int]) -> list[str]:
@@ -225,7 +239,7 @@ def runs() -> Iterator[list[Run]]:
     started: list[Run] = []
     yield started
     for run in started:
-        run.kill()
+        run.close()
 
 
 def test_run_serves_stores_restarts_on_change_runs_the_schedule_and_stops_clean(
