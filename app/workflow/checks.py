@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from infrar.app.github import publish
 from infrar.app.github.forge import Annotation, Forge
-from infrar.engine.diagnostics import Diagnostic
+from infrar.engine.config import CONFIG_FILE
+from infrar.engine.diagnostics import Diagnostic, Problem
 
 CHECK_NAME = "Infrar"
 
@@ -30,13 +31,10 @@ def annotations_for(diagnostics: Sequence[Diagnostic]) -> list[Annotation]:
             for d in diagnostics]
 
 
-def annotations_for_config(problems: Sequence[str], *, config_path: str) -> list[Annotation]:
-    """`file:line: path: message` problems from .infrar.yaml, pinned to their lines."""
-    out = []
-    for problem in problems:
-        _, _, rest = problem.partition(":")
-        line_text, _, message = rest.partition(":")
-        line = int(line_text) if line_text.strip().isdigit() else 1
-        out.append(Annotation(path=config_path, start_line=line, end_line=line, level="failure",
-                              message=(message.strip() or problem), title="invalid .infrar.yaml"))
-    return out
+def annotations_for_config(problems: Sequence[Problem]) -> list[Annotation]:
+    """Problems of `.infrar.yaml` files, pinned to their lines; a problem of no such file goes
+    on the repository's root one."""
+    return [Annotation(path=p.path if p.path.endswith(CONFIG_FILE) else CONFIG_FILE,
+                       start_line=max(p.line, 1), end_line=max(p.line, 1), level="failure",
+                       message=p.detail or str(p), title=f"invalid {CONFIG_FILE}")
+            for p in problems]

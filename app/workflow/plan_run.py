@@ -193,20 +193,14 @@ def _config(ctx: Context, gh: GitHubClient, request: Request, check: int,
         return None
     except ConfigError as exc:
         problems = [repository_relative(p, root) for p in exc.problems]
+        details = [dataclasses.replace(p, path=repository_relative(p.path, root))
+                   for p in exc.details]
     body = (f"`{CONFIG_FILE}` is invalid, so nothing was transformed, committed or planned:\n\n"
             + render.problems_block(problems))
     publish_comment(gh, request.pr.number, key=f"config:{request.key}", body=body)
-    annotations = [a for p in problems
-                   for a in checks.annotations_for_config([p], config_path=_config_file_of(p))]
     checks.complete(gh, check, ok=False, title=f"Invalid {CONFIG_FILE}", summary=body,
-                    annotations=annotations)
+                    annotations=checks.annotations_for_config(details))
     return None
-
-
-def _config_file_of(problem: str) -> str:
-    """The `.infrar.yaml` a `file:line: …` problem names (the root one if it names none)."""
-    named = problem.split(":", 1)[0]
-    return named if named.endswith(CONFIG_FILE) else CONFIG_FILE
 
 
 def _chosen(ctx: Context, gh: GitHubClient, request: Request, check: int,
