@@ -1,40 +1,45 @@
-"""Drift status, where the App records it (a `drift*` table with a `repo` column); when no
-such table exists, the dashboard says drift is not tracked instead of failing."""
+"""Drift status, as the App's drift rounds record it (app/state/drift.py): per project and
+environment, the schedule, when it was last checked and what was found. Where the App has no
+drift tracking (or its table is not there yet), the dashboard says so instead of failing."""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from infrar.app.state.db import Database
 
-MAX_ROWS = 50
-# Columns never shown, whatever the table holds.
-_HIDDEN = ("sealed", "archive", "secret", "token", "password", "key", "output", "plan", "state")
+COLUMNS = ["project", "environment", "schedule", "last_checked", "outcome"]
 
 
 def status(db: Database, repo: str) -> dict[str, Any]:
-    table = _table(db)
-    if table is None:
-        return {"tracked": False, "rows": []}
-    shown = [c for c in table.columns if _visible(c.name) and c.name != "repo"
-             and c.type.python_type in (str, int, float, bool)]
-    query = select(*shown).where(table.c.repo == repo).limit(MAX_ROWS)
-    with db.session() as s:
-        rows = [dict(r._mapping) for r in s.execute(query)]
-    return {"tracked": True, "columns": [c.name for c in shown], "rows": rows}
+    untracked: dict[str, Any] = {"tracked": False, "columns": COLUMNS, "rows": []}
+    try:
+        state = importlib.import_module("infrar.app.state.drift")
+    except ImportError:
+        return untracked
+    model = getattr(state, "DriftWatch", None)
+    if model is None:
+        return untracked
+    try:
+        with db.session() as s:
+            found = list(s.execute(select(model).where(model.repo == repo)
+                                   .order_by(model.project, model.environment)).scalars())
+    except SQLAlchemyError:
+        return untracked
+    rows = [{"project": w.project or "—", "environment": w.environment,
+             "schedule": w.schedule or "—", "last_checked": _when(w.checked_at),
+             "outcome": ("checking now" if w.holder else w.outcome or "not checked yet")}
+            for w in found]
+    return {"tracked": True, "columns": COLUMNS, "rows": rows}
 
 
-def _visible(name: str) -> bool:
-    lowered = name.lower()
-    return lowered == "state_of" or not any(word in lowered for word in _HIDDEN)
-
-
-def _table(db: Database) -> Table | None:
-    names = sorted(n for n in inspect(db.engine).get_table_names() if n.startswith("drift"))
-    for name in names:
-        table = Table(name, MetaData(), autoload_with=db.engine)
-        if "repo" in table.c:
-            return table
-    return None
+def _when(moment: float | None) -> str:
+    if moment is None:
+        return "never"
+    stamp = dt.datetime.fromtimestamp(moment, dt.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M UTC")

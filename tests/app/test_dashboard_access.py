@@ -289,3 +289,23 @@ def test_api_tokens_are_shown_once_stored_hashed_and_revocable(dash: Dash) -> No
     replay = dash.client()
     replay.set_cookie("infrar_session", cookie.value)
     assert replay.get("/api/me").status_code == 401
+
+
+def test_drift_status_shows_what_the_rounds_found(dash: Dash) -> None:
+    from infrar.app.state import drift
+
+    alice = dash.sign_in("alice")
+    assert alice.get(f"/api/repos/{REPO}").json["drift"] == {
+        "tracked": True, "columns": ["project", "environment", "schedule", "last_checked",
+                                     "outcome"], "rows": []}
+    assert "No drift check has run yet" in alice.get(f"/repos/{REPO}").text
+    db = dash.runtime.db
+    drift.record_scan(db, REPO, head_sha="a" * 40, scheduled={("", "production"): "daily"})
+    assert drift.acquire(db, repo=REPO, project="", environment="production", holder="w1",
+                         lease=60)
+    drift.release(db, repo=REPO, project="", environment="production", holder="w1",
+                  outcome="drifted")
+    [row] = alice.get(f"/api/repos/{REPO}").json["drift"]["rows"]
+    assert row["environment"] == "production" and row["outcome"] == "drifted"
+    assert row["schedule"] == "daily" and row["last_checked"] != "never"
+    assert "drifted" in alice.get(f"/repos/{REPO}").text
