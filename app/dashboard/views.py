@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from infrar.app.dashboard import actions, principals, queries
 from infrar.app.dashboard.access import check
-from infrar.app.dashboard.auth import CSRF_FIELD, Gate, Refusal, safe_next
+from infrar.app.dashboard.auth import CSRF_FIELD, Gate, Refusal, is_loopback, safe_next
 from infrar.app.dashboard.github_user import (
     GitHubUserError,
     UserClient,
@@ -52,6 +52,12 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
 
     # -- signing in ----------------------------------------------------------------------------
 
+    def callback_url() -> str:
+        """Where GitHub sends the browser back: https, as registered, whether the App serves
+        TLS itself or sits behind a proxy that does; plain http on loopback only."""
+        scheme = request.scheme if is_loopback(request.host) else "https"
+        return url_for("dashboard.callback", _external=True, _scheme=scheme)
+
     @bp.get("/sign-in")
     def sign_in() -> Any:
         configured = bool(settings.github_client_id and settings.github_client_secret)
@@ -64,7 +70,7 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
             abort(404)
         state = secrets.token_urlsafe(32)
         target = authorize_url(settings.web_url, client_id=settings.github_client_id,
-                               redirect_uri=url_for("dashboard.callback", _external=True),
+                               redirect_uri=callback_url(),
                                state=state)
         response = redirect(target)
         gate.remember_sign_in(response, state, safe_next(request.args.get("next", "/")))
@@ -84,7 +90,7 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
             token = exchange_code(settings.web_url, client_id=settings.github_client_id,
                                   client_secret=settings.github_client_secret,
                                   code=request.args.get("code", ""),
-                                  redirect_uri=url_for("dashboard.callback", _external=True))
+                                  redirect_uri=callback_url())
             access = check(UserClient(settings.api_url, token))
         except GitHubUserError as exc:
             raise Refusal(502, str(exc)) from None

@@ -180,8 +180,12 @@ def test_cookies_are_signed_http_only_lax_and_secure(fake: FakeGitHub,
         {**app_env, **dashboard_env(fake)})), strict.app, strict.plan_id, strict.data)
     relaxed.app = create_app(relaxed.runtime)
     for base, secure in (("http://127.0.0.1", False), ("http://dashboard.example", True)):
-        flags = relaxed.client(base).get("/sign-in/github").headers["Set-Cookie"]
+        start = relaxed.client(base).get("/sign-in/github")
+        flags = start.headers["Set-Cookie"]
         assert ("Secure" in flags) is secure and "HttpOnly" in flags, (base, flags)
+        # GitHub is told to come back over https (TLS here or at a proxy), http on loopback.
+        back = "http%3A%2F%2F127.0.0.1" if not secure else "https%3A%2F%2Fdashboard.example"
+        assert f"redirect_uri={back}%2Fauth%2Fcallback&" in start.headers["Location"]
     signed = relaxed.sign_in("alice", "http://127.0.0.1")
     session = signed.get_cookie("infrar_session", domain="127.0.0.1")
     assert session is not None and session.http_only and session.same_site == "Lax"
