@@ -108,6 +108,7 @@ class FakeGitHub:
         self.account_type = "Organization"
         self.oauth_codes: dict[str, str] = {}
         self.user_tokens: dict[str, str] = {}  # token -> login
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> login (each used once)
         # Registration from a manifest: pending codes, the manifests converted, and the
         # webhook secret GitHub generates for the new App.
         self.manifests: dict[str, dict[str, Any]] = {}
@@ -575,12 +576,20 @@ class FakeGitHub:
             form = request.form
             if (form.get("client_id"), form.get("client_secret")) != fake.oauth_client:
                 return jsonify({"error": "incorrect_client_credentials"})
-            login = fake.oauth_codes.pop(form.get("code", ""), None)
-            if login is None:
-                return jsonify({"error": "bad_verification_code"})
-            token = "ghu_" + secrets.token_hex(18)
-            fake.user_tokens[token] = login
-            return jsonify({"access_token": token, "token_type": "bearer", "scope": ""})
+            if form.get("grant_type") == "refresh_token":
+                login = fake.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                if login is None:
+                    return jsonify({"error": "bad_refresh_token"})
+            else:
+                login = fake.oauth_codes.pop(form.get("code", ""), None)
+                if login is None:
+                    return jsonify({"error": "bad_verification_code"})
+            # Expiring user tokens, GitHub's default for an App: 8 hours, with a refresh token.
+            token, refresh = "ghu_" + secrets.token_hex(18), "ghr_" + secrets.token_hex(30)
+            fake.user_tokens[token], fake.refresh_tokens[refresh] = login, login
+            return jsonify({"access_token": token, "token_type": "bearer", "scope": "",
+                            "expires_in": 28800, "refresh_token": refresh,
+                            "refresh_token_expires_in": 15811200})
 
         @app.get(f"{API}/user")
         def the_user() -> Any:
