@@ -510,6 +510,11 @@ output "image_repositories" {
 }
 
 output "urls" {
-  description = "The HTTPS address of each deployed http service."
-  value       = { for name, service in aws_apprunner_service.http : name => "https://${service.service_url}" }
+  description = "The HTTPS address of each deployed public http service."
+  value       = { for name, service in aws_apprunner_service.http : name => "https://${service.service_url}" if local.http[name].public }
+}
+
+output "private_urls" {
+  description = "The address of each deployed private http service, reached through a VPC ingress connection."
+  value       = { for name, service in aws_apprunner_service.http : name => "https://${service.service_url}" if !local.http[name].public }
 }

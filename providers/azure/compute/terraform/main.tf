@@ -277,6 +277,11 @@ output "image_repositories" {
 }
 
 output "urls" {
-  description = "The HTTPS address of each deployed http service (internal to the environment unless public)."
-  value       = { for name, app in azurerm_container_app.service : name => "https://${app.ingress[0].fqdn}" if local.apps[name].kind == "http" }
+  description = "The HTTPS address of each deployed public http service."
+  value       = { for name, app in azurerm_container_app.service : name => "https://${app.ingress[0].fqdn}" if local.apps[name].kind == "http" && local.apps[name].public }
+}
+
+output "private_urls" {
+  description = "The address of each deployed private http service, inside the Container Apps environment."
+  value       = { for name, app in azurerm_container_app.service : name => "https://${app.ingress[0].fqdn}" if local.apps[name].kind == "http" && !local.apps[name].public }
 }

@@ -290,6 +290,11 @@ output "image_repositories" {
 }
 
 output "urls" {
-  description = "The HTTPS address of each deployed http service."
-  value       = { for name, service in google_cloud_run_v2_service.http : name => service.uri }
+  description = "The HTTPS address of each deployed public http service."
+  value       = { for name, service in google_cloud_run_v2_service.http : name => service.uri if local.http[name].public }
+}
+
+output "private_urls" {
+  description = "The address of each deployed private http service, reached from inside the project's network."
+  value       = { for name, service in google_cloud_run_v2_service.http : name => service.uri if !local.http[name].public }
 }
