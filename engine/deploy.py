@@ -30,13 +30,13 @@ from infrar.engine.buildah import Buildah, RegistryCredentials, build, find_buil
 from infrar.engine.config import ServiceConfig, Target
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.images import DEFAULT_BASE_IMAGE, ImageContext, image_context, write_context
-from infrar.engine.infra.compute import image_variable
+from infrar.engine.infra.compute import MODULE, image_variable
 from infrar.engine.infra.generate import Generation
 from infrar.engine.pipeline import Build, run_pipeline
 from infrar.engine.registry_auth import registry_login
 from infrar.engine.services import project_roots
 from infrar.engine.terraform import apply as terraform_apply
-from infrar.engine.terraform import find_binary
+from infrar.engine.terraform import find_binary, show_json, summarize_plan
 from infrar.engine.terraform import plan as terraform_plan
 from infrar.engine.terraform.redaction import redact
 from infrar.engine.terraform.runner import digest_path
@@ -46,6 +46,8 @@ URLS_OUTPUT = "services_urls"
 IMAGES_FILE = "infrar-images.auto.tfvars.json"
 """The deployed digests, beside the Terraform: later plans keep the images running."""
 DEPLOY_PLAN = "infrar-images.tfplan"
+COMPUTE_PREFIX = f"module.{MODULE}."
+"""Where the services' resources are: the images' apply may change nothing else."""
 IMAGES_ROOT = Path(".infrar") / "images"
 """Each service's build context, per environment, under the project."""
 HEALTH_ATTEMPTS = 30
@@ -225,6 +227,13 @@ class _Run:
         plan_file = d.workdir / DEPLOY_PLAN
         terraform_plan(d.workdir, plan_file=plan_file, env=d.env, secrets=d.secrets,
                        on_output=on_line)
+        outside = _outside_compute(show_json(plan_file, workdir=d.workdir, env=d.env))
+        if outside:
+            plan_file.unlink(missing_ok=True)
+            digest_path(plan_file).unlink(missing_ok=True)
+            raise DeployError(
+                "setting the images would also change what the reviewed plan did not: "
+                f"{', '.join(outside)}; run `infrar plan` again and review it", self.report)
         terraform_apply(d.workdir, plan_file=plan_file, env=d.env, secrets=d.secrets,
                         on_output=on_line)
         plan_file.unlink(missing_ok=True)
@@ -283,6 +292,13 @@ def terraform_outputs(workdir: Path, *, env: Mapping[str, str]) -> dict[str, Any
         raise EngineError(f"terraform output failed: {done.stderr.strip()[-2000:]}")
     document: dict[str, Any] = json.loads(done.stdout or "{}")
     return {name: item.get("value") for name, item in document.items()}
+
+
+def _outside_compute(shown: dict[str, Any]) -> list[str]:
+    """Changes of this plan outside the compute module: the images are all it may change."""
+    summary = summarize_plan(shown)
+    return [f"{r.address} ({r.action})" for r in summary.resources
+            if not r.address.startswith(COMPUTE_PREFIX)]
 
 
 def _probe(url: str, *, attempts: int, interval: float,

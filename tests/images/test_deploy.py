@@ -4,7 +4,8 @@ the null provider, offline), real buildah and a registry fake on loopback.
 The Terraform here stands in for a cloud's generated root module: it has the same contract
 (`<service>_image`, empty before the first push; the outputs `services_image_repositories`,
 which exists only once the reviewed plan is applied, and `services_urls`), and records the
-image it was given in a null_resource, as the cloud's service would run it.
+image it was given in a null_resource of its `compute` module, as the cloud's service would
+run it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from image_support import wheel_of_installed
@@ -48,20 +50,43 @@ resource "null_resource" "repository" {{
   }}
 }}
 
-resource "null_resource" "api" {{
-  count = var.api_image == "" ? 0 : 1
-  triggers = {{
-    image = var.api_image
-  }}
+module "compute" {{
+  source = "./compute"
+  image  = var.api_image
 }}
-
+{extra}
 output "services_image_repositories" {{
   value = {{ api = null_resource.repository.triggers.url }}
 }}
 
 output "services_urls" {{
-  value = {{ for r in null_resource.api : "api" => "{service_url}" }}
+  value = {{ for image in module.compute.running : "api" => "{service_url}" }}
 }}
+"""
+
+COMPUTE_TF = """\
+variable "image" {
+  type = string
+}
+
+resource "null_resource" "api" {
+  count = var.image == "" ? 0 : 1
+  triggers = {
+    image = var.image
+  }
+}
+
+output "running" {
+  value = [for r in null_resource.api : r.triggers.image]
+}
+"""
+
+OUTSIDE_TF = """
+resource "null_resource" "outside" {
+  triggers = {
+    image = var.api_image
+  }
+}
 """
 
 
@@ -110,11 +135,12 @@ def registry() -> Iterator[FakeRegistry]:
 
 
 def _reviewed(workdir: Path, env: dict[str, str], registry: FakeRegistry,
-              service_url: str) -> None:
+              service_url: str, extra: str = "") -> None:
     """What `infrar plan` leaves: the configuration and a saved, reviewed plan."""
-    workdir.mkdir(parents=True)
+    (workdir / "compute").mkdir(parents=True)
+    (workdir / "compute" / "main.tf").write_text(COMPUTE_TF)
     (workdir / "main.tf").write_text(MAIN_TF.format(registry=registry.host,
-                                                    service_url=service_url))
+                                                    service_url=service_url, extra=extra))
     init(workdir, env=env)
     plan(workdir, plan_file=workdir / PLAN_FILE, env=env)
 
@@ -156,10 +182,7 @@ def test_deploy_applies_builds_pushes_applies_the_digest_and_checks_health(
     assert digest in {registry.digest_of("shop/api", tag) for _, tag in registry.stored.tags}
     state = show_json(deployment.workdir / "terraform.tfstate", workdir=deployment.workdir,
                       env=env)
-    deployed = [r["values"]["triggers"]["image"]
-                for r in state["values"]["root_module"]["resources"]
-                if r["address"] == "null_resource.api[0]"]
-    assert deployed == [reference]
+    assert _running(state) == [reference]
     assert json.loads((deployment.workdir / IMAGES_FILE).read_text()) == {"api_image": reference}
     assert health.paths == ["/healthz"]
     assert terraform_outputs(deployment.workdir, env=env)["services_urls"] == {"api": health.url}
@@ -198,3 +221,27 @@ def test_without_the_repository_output_nothing_is_built(
         deploy(deployment, progress=progress, apply_reviewed=lambda on_line: "")
     assert "names no repository for service 'api'" in str(raised.value)
     assert ("start", "build api") not in progress.events
+
+
+def test_an_image_apply_that_would_change_more_than_the_services_is_refused(
+        tmp_path: Path, buildah: Buildah, base_image: str, registry: FakeRegistry) -> None:
+    env = offline_environment(tmp_path / "tf-cache")
+    deployment = _deployment(tmp_path, buildah, base_image, env)
+    _reviewed(deployment.workdir, env, registry, "http://127.0.0.1:9", extra=OUTSIDE_TF)
+    progress = Recorder()
+    with pytest.raises(DeployError) as raised:
+        deploy(deployment, progress=progress, apply_reviewed=lambda on_line: apply(
+            deployment.workdir, plan_file=deployment.workdir / PLAN_FILE, env=env).output)
+    assert "null_resource.outside (replace)" in str(raised.value)
+    assert "run `infrar plan` again" in str(raised.value)
+    assert progress.events[-1] == ("failed", "apply images")
+    state = show_json(deployment.workdir / "terraform.tfstate", workdir=deployment.workdir,
+                      env=env)
+    assert _running(state) == []
+
+
+def _running(state: dict[str, Any]) -> list[str]:
+    """The images the stand-in compute module runs, from Terraform's state."""
+    modules = state["values"]["root_module"].get("child_modules", [])
+    return [r["values"]["triggers"]["image"] for m in modules for r in m.get("resources", [])
+            if r["address"] == "module.compute.null_resource.api[0]"]
