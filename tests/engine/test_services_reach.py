@@ -99,6 +99,14 @@ def test_a_script_command_starts_from_that_file(tmp_path: Path) -> None:
     assert report.operations == {"secrets": ("get_secret",)}
 
 
+def test_a_server_command_starts_from_its_module_attribute(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    service = ServiceConfig(name="web", kind="http",
+                            command=("gunicorn", "--workers", "2", "photos.web:app"))
+    reach = reachable_modules(service, SourceTree([root], base=root), base=root)
+    assert reach.start == ("photos.web",) and not reach.whole_paths
+
+
 def test_a_command_naming_no_module_counts_every_module_and_says_so(tmp_path: Path) -> None:
     other = _uses(tmp_path)["other"]
     assert other.reach.whole_paths

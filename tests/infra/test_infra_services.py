@@ -199,6 +199,8 @@ def test_each_service_runs_the_image_its_variable_names(project, provider) -> No
     services = _main(result)["compute"]["services"]
     assert services["api"]["image"] == "${var.api_image}"
     assert services["nightly"]["kind"] == "schedule"
+    style = load_plugin(provider).compute.schedule_format
+    assert services["nightly"]["schedule"] == schedule_expression("30 2 * * *", style)
     variables = result.files["variables.tf"].decode()
     assert 'variable "api_image"' in variables and 'variable "nightly_image"' in variables
     assert "@sha256:[0-9a-f]{64}$" in variables
