@@ -5,18 +5,15 @@ this."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import json
 import os
 import re
 import secrets
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from infrar.cli.check import plural
 from infrar.engine.diagnostics import Diagnostic, EngineError
@@ -141,10 +138,8 @@ def run_action(environ: Mapping[str, str]) -> int:
 def _run_command(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     """The command's result; a failure becomes a failed result, so it is still reported."""
     failed = f"Infrar {inputs.command} failed"
-    stderr = _Tee(sys.stderr)
     try:
-        with contextlib.redirect_stderr(stderr):
-            return COMMAND_RUNNERS[inputs.command](inputs, environ)
+        return COMMAND_RUNNERS[inputs.command](inputs, environ)
     except _Diagnostics as exc:
         shown = [_relative(d, environ) for d in exc.diagnostics]
         title = f"Infrar {inputs.command}: {plural(len(shown), 'problem')}"
@@ -153,23 +148,6 @@ def _run_command(inputs: Inputs, environ: Mapping[str, str]) -> Result:
     except (ActionError, EngineError) as exc:
         _error(str(exc))
         return Result(failed, _problem_markdown(failed, str(exc)), ok=False)
-    except SystemExit as exc:  # a command-line helper stopped, after printing why
-        if not exc.code:
-            raise
-        return Result(failed, _problem_markdown(failed, stderr.captured()), ok=False)
-
-
-class _Tee(io.StringIO):
-    def __init__(self, through: TextIO) -> None:
-        super().__init__()
-        self.through = through
-
-    def write(self, text: str) -> int:
-        self.through.write(text)
-        return super().write(text)
-
-    def captured(self) -> str:
-        return self.getvalue().strip() or "(no message)"
 
 
 # --- the commands -----------------------------------------------------------------------------
@@ -321,7 +299,7 @@ COMMAND_RUNNERS: dict[str, Callable[[Inputs, Mapping[str, str]], Result]] = {
 def _prepare(inputs: Inputs) -> tuple[Target, PreparedRun]:
     """The target, and what Terraform runs on, as `infrar plan` prepares them (cloud
     credentials come from the job's environment)."""
-    from infrar.cli.commands.common import source_paths
+    from infrar.cli.commands.common import find_source_paths
     from infrar.engine.config import load_project_config, resolve_target
     from infrar.engine.infra.runs import GenerationFailed, prepare_run
 
@@ -329,7 +307,7 @@ def _prepare(inputs: Inputs) -> tuple[Target, PreparedRun]:
     target = resolve_target(config, environment=inputs.environment, provider=inputs.provider,
                             fallback_provider=os.environ.get("INFRAR_PROVIDER") or "local")
     try:
-        return target, prepare_run(target, source_paths((), config), environ=os.environ)
+        return target, prepare_run(target, find_source_paths((), config), environ=os.environ)
     except GenerationFailed as exc:
         raise _Diagnostics(exc.errors) from None
 

@@ -72,13 +72,18 @@ def load_target(*, provider: str | None, environment: str | None, region: str | 
 
 
 def source_paths(paths: tuple[Path, ...], config: ProjectConfig) -> list[Path]:
-    """The paths named, else the configuration's `paths` (each must exist), else the project
-    folder."""
+    """`find_source_paths`, for a command: a missing path ends it with its message."""
+    return guard(lambda: find_source_paths(paths, config))
+
+
+def find_source_paths(paths: tuple[Path, ...], config: ProjectConfig) -> list[Path]:
+    """The paths named, else the configuration's `paths` (each must exist; EngineError names
+    the first that does not), else the project folder."""
     if paths:
         return list(paths)
     from infrar.cli.check import existing_source_paths
 
-    guard(lambda: existing_source_paths(config))
+    existing_source_paths(config)
     return [config.root / p for p in config.paths] or [config.root]
 
 

@@ -200,6 +200,21 @@ def test_fork_pattern_comment_from_report(job: Job, tmp_path: Path) -> None:
     assert "not the one workflow run 7 was for" in refused.steps[-1].stdout
 
 
+def test_a_broken_configuration_is_reported_not_a_traceback(job: Job) -> None:
+    (job.runner.workspace / ".infrar.yaml").write_text(
+        "version: 1\nproject: demo\nprovider: local\npaths: [src/, lib/]\n")
+    done = job.runner.run({"command": "plan", "environment": "dev", "comment": "false"})
+    assert not done.ok and done.steps[-1].returncode == 1
+    assert "paths: lib/ not found" in done.summary
+    assert "::error title=infrar::.infrar.yaml: paths: lib/ not found" in done.steps[-1].stdout
+    assert "Traceback" not in done.log
+
+    (job.runner.workspace / ".infrar.yaml").write_text("version: 1\nproject: demo\nnaming: 7\n")
+    invalid = job.runner.run({"command": "plan", "comment": "false"})
+    assert invalid.steps[-1].returncode == 1
+    assert re.search(r"\.infrar\.yaml:3: naming: ", invalid.summary), invalid.summary
+
+
 def test_hostile_inputs_stay_data(job: Job) -> None:
     done = job.runner.run({"command": "check", "provider": '$(touch pwned)"; echo "x',
                            "comment": "false"})
