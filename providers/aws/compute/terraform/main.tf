@@ -75,15 +75,19 @@ locals {
   workers  = { for name, service in local.deployed : name => service if service.kind == "worker" }
   jobs     = { for name, service in local.deployed : name => service if service.kind == "schedule" }
   tasks    = merge(local.workers, local.jobs)
+  # What only tasks need (a network, a cluster, an execution role) exists only when some
+  # service is a worker or a schedule, so an http-only project needs no VPC at all.
+  has_tasks = length([for service in var.services : service if service.kind != "http"]) > 0
+  has_http  = length([for service in var.services : service if service.kind == "http"]) > 0
   environment = [
     for name, value in merge(var.environment_variables, { INFRAR_ENVIRONMENT = var.environment }) : {
       name  = name
       value = value
     }
   ]
-  subnets          = length(var.subnet_ids) > 0 ? var.subnet_ids : data.aws_subnets.default[0].ids
+  lookup_default   = local.has_tasks && length(var.subnet_ids) == 0
+  subnets          = local.lookup_default ? data.aws_subnets.default[0].ids : var.subnet_ids
   assign_public_ip = length(var.subnet_ids) == 0
-  vpc_id           = length(var.subnet_ids) > 0 ? data.aws_subnet.first[0].vpc_id : data.aws_vpc.default[0].id
   account          = data.aws_caller_identity.current.account_id
   partition        = data.aws_partition.current.partition
 }
@@ -93,13 +97,13 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 data "aws_vpc" "default" {
-  count = length(var.subnet_ids) == 0 ? 1 : 0
+  count = local.lookup_default ? 1 : 0
 
   default = true
 }
 
 data "aws_subnets" "default" {
-  count = length(var.subnet_ids) == 0 ? 1 : 0
+  count = local.lookup_default ? 1 : 0
 
   filter {
     name   = "vpc-id"
@@ -108,7 +112,7 @@ data "aws_subnets" "default" {
 }
 
 data "aws_subnet" "first" {
-  count = length(var.subnet_ids) > 0 ? 1 : 0
+  count = local.has_tasks && length(var.subnet_ids) > 0 ? 1 : 0
 
   id = var.subnet_ids[0]
 }
@@ -240,6 +244,8 @@ data "aws_iam_policy_document" "pull" {
 }
 
 resource "aws_iam_role" "pull" {
+  count = local.has_http ? 1 : 0
+
   name_prefix        = substr("${local.prefix}-pull-", 0, 38)
   description        = "Pulls the ${var.project} ${var.environment} images and writes their logs."
   assume_role_policy = data.aws_iam_policy_document.apprunner_pull_trust.json
@@ -247,8 +253,10 @@ resource "aws_iam_role" "pull" {
 }
 
 resource "aws_iam_role_policy" "pull" {
+  count = local.has_http ? 1 : 0
+
   name   = "pull-images"
-  role   = aws_iam_role.pull.id
+  role   = aws_iam_role.pull[0].id
   policy = data.aws_iam_policy_document.pull.json
 }
 
@@ -261,7 +269,7 @@ resource "aws_apprunner_service" "http" {
   source_configuration {
     auto_deployments_enabled = false
     authentication_configuration {
-      access_role_arn = aws_iam_role.pull.arn
+      access_role_arn = aws_iam_role.pull[0].arn
     }
     image_repository {
       image_identifier      = each.value.image
@@ -300,6 +308,8 @@ resource "aws_apprunner_service" "http" {
 # --- workers and schedules: ECS Fargate ----------------------------------------------------
 
 resource "aws_ecs_cluster" "this" {
+  count = local.has_tasks ? 1 : 0
+
   name = local.prefix
   tags = var.tags
 
@@ -320,6 +330,8 @@ data "aws_iam_policy_document" "execution_trust" {
 }
 
 resource "aws_iam_role" "execution" {
+  count = local.has_tasks ? 1 : 0
+
   name_prefix        = substr("${local.prefix}-exec-", 0, 38)
   description        = "Starts the ${var.project} ${var.environment} tasks: pulls their images, writes their logs."
   assume_role_policy = data.aws_iam_policy_document.execution_trust.json
@@ -336,8 +348,10 @@ data "aws_iam_policy_document" "execution" {
 }
 
 resource "aws_iam_role_policy" "execution" {
+  count = local.has_tasks ? 1 : 0
+
   name   = "start-tasks"
-  role   = aws_iam_role.execution.id
+  role   = aws_iam_role.execution[0].id
   policy = data.aws_iam_policy_document.execution.json
 }
 
@@ -349,7 +363,7 @@ resource "aws_ecs_task_definition" "task" {
   network_mode             = "awsvpc"
   cpu                      = tostring(var.cpu)
   memory                   = tostring(var.memory)
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = aws_iam_role.execution[0].arn
   task_role_arn            = aws_iam_role.service[each.key].arn
   tags                     = merge(var.tags, { service = each.key })
   # The root filesystem is read-only; /tmp is a scratch volume of the task's own.
@@ -376,9 +390,11 @@ resource "aws_ecs_task_definition" "task" {
 }
 
 resource "aws_security_group" "tasks" {
+  count = local.has_tasks ? 1 : 0
+
   name_prefix = "${local.prefix}-tasks-"
   description = "The ${var.project} ${var.environment} tasks: nothing comes in, HTTPS goes out."
-  vpc_id      = local.vpc_id
+  vpc_id      = local.lookup_default ? data.aws_vpc.default[0].id : data.aws_subnet.first[0].vpc_id
   tags        = var.tags
 
   egress {
@@ -394,7 +410,7 @@ resource "aws_ecs_service" "worker" {
   for_each = local.workers
 
   name            = local.names[each.key]
-  cluster         = aws_ecs_cluster.this.id
+  cluster         = aws_ecs_cluster.this[0].id
   task_definition = aws_ecs_task_definition.task[each.key].arn
   desired_count   = 1
   launch_type     = "FARGATE"
@@ -403,7 +419,7 @@ resource "aws_ecs_service" "worker" {
 
   network_configuration {
     subnets          = local.subnets
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.tasks[0].id]
     assign_public_ip = local.assign_public_ip
   }
 
@@ -447,7 +463,7 @@ data "aws_iam_policy_document" "scheduler" {
 
   statement {
     actions   = ["iam:PassRole"]
-    resources = concat([aws_iam_role.execution.arn], [for name, job in local.jobs : aws_iam_role.service[name].arn])
+    resources = concat([aws_iam_role.execution[0].arn], [for name, job in local.jobs : aws_iam_role.service[name].arn])
   }
 }
 
@@ -473,7 +489,7 @@ resource "aws_scheduler_schedule" "job" {
   }
 
   target {
-    arn      = aws_ecs_cluster.this.arn
+    arn      = aws_ecs_cluster.this[0].arn
     role_arn = aws_iam_role.scheduler[0].arn
 
     ecs_parameters {
@@ -483,7 +499,7 @@ resource "aws_scheduler_schedule" "job" {
 
       network_configuration {
         subnets          = local.subnets
-        security_groups  = [aws_security_group.tasks.id]
+        security_groups  = [aws_security_group.tasks[0].id]
         assign_public_ip = local.assign_public_ip
       }
     }
