@@ -8,18 +8,27 @@ transaction as the delivery: one durable write per acknowledgement.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
+from huey.signals import SIGNAL_ENQUEUED
 from huey.storage import SqliteStorage
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 TASK_NAME = "infrar.run_delivery"
 DEFAULT_QUEUE_NAME = "infrar"
+
+
+QUEUED = threading.Event()
+"""Set whenever this process queues a delivery. Queue workers of this process wait on it
+between polls (worker.py), so with the embedded default a delivery is taken at once instead of
+at the next poll of the SQLite queue, which idle workers make only once a second."""
 
 
 class QueueUrlError(ValueError):
@@ -51,6 +60,10 @@ def register(huey: Huey, run: Callable[[str], None]) -> TaskWrapper:
     def run_delivery(delivery_id: str) -> None:
         run(delivery_id)
 
+    def queued(_signal: str, _task: Any, *_args: Any) -> None:
+        QUEUED.set()
+
+    huey.signal(SIGNAL_ENQUEUED)(queued)
     return huey.task(name=TASK_NAME)(run_delivery)
 
 
@@ -74,5 +87,10 @@ def enqueuer_in_transaction(huey: Huey, task: TaskWrapper, database: str | None
         session.execute(_INSERT_TASK, {"queue": storage.name,
                                        "data": huey.serialize_task(message),
                                        "priority": message.priority or 0})
+        event.listen(session, "after_commit", _wake, once=True)
 
     return enqueue_in
+
+
+def _wake(_session: Session) -> None:
+    QUEUED.set()
