@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -27,13 +26,14 @@ from infrar.app.github.forge import (
     Annotation,
     CheckOutput,
     InlineComment,
+    IssueInfo,
     Posted,
     PullFile,
     PullInfo,
 )
 
-__all__ = ["ERRORS", "Annotation", "CheckOutput", "GitHubClient", "InlineComment", "Posted",
-           "PullFile", "PullInfo", "status_of"]
+__all__ = ["ERRORS", "Annotation", "CheckOutput", "GitHubClient", "InlineComment", "IssueInfo",
+           "Posted", "PullFile", "PullInfo", "status_of"]
 
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per create/update of a check run
 ERRORS: tuple[type[Exception], ...] = (GithubException, requests.RequestException)
@@ -256,15 +256,6 @@ class GitHubClient:
         issue = self._issue(number)
         issue.create_comment(note)
         issue.edit(state="closed", state_reason="completed")
-
-
-@dataclass(frozen=True)
-class IssueInfo:
-    number: int
-    state: str
-    title: str
-    body: str
-    html_url: str
 
 
 class _TokenAuth(Auth.Auth):

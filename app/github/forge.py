@@ -74,6 +74,15 @@ class InlineComment:
     start_line: int | None = None
 
 
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    state: str
+    title: str
+    body: str
+    html_url: str
+
+
 class Forge(Protocol):
     """One repository on the forge, acting as one identity (an App's bot, or a token's owner)."""
 
@@ -107,6 +116,28 @@ class Forge(Protocol):
     def react(self, number: int, comment_id: int, content: str) -> None: ...
 
     def permission(self, login: str) -> str: ...
+
+    def team_member(self, org: str, team_slug: str, login: str) -> bool: ...
+
+    def behind_by(self, base: str, head: str) -> int: ...
+
+    def delete_branch(self, branch: str) -> bool: ...
+
+    def default_branch(self) -> tuple[str, str]:
+        """(name, clone URL) of the repository's default branch."""
+        ...
+
+    def branch_head(self, branch: str) -> str: ...
+
+    def open_issues(self) -> list[IssueInfo]:
+        """Open issues (not pull requests) this client's user opened."""
+        ...
+
+    def create_issue(self, *, title: str, body: str) -> IssueInfo: ...
+
+    def update_issue(self, number: int, *, title: str, body: str) -> None: ...
+
+    def close_issue(self, number: int, *, note: str) -> None: ...
 
     def find_check_run(self, head_sha: str, *, name: str, external_id: str) -> int | None: ...
 

@@ -81,3 +81,12 @@ def test_check_runs_are_found_again_and_cut_on_safe_boundaries(fake: FakeGitHub,
     for shown in (run["output"]["summary"], run["output"]["text"]):
         assert len(shown) <= publish.CHECK_TEXT_LIMIT
         assert shown.count("```") % 2 == 0 and shown.endswith(CUT_NOTE)
+
+
+def test_the_pygithub_client_is_a_forge(forge: GitHubClient) -> None:
+    from infrar.app.github.forge import Forge
+
+    # (mypy checks the signatures where the App hands its client to app/github/publish.py)
+    missing = [name for name in dir(Forge) if not name.startswith("_")
+               and not callable(getattr(forge, name, None))]
+    assert missing == []
