@@ -71,8 +71,7 @@ def compute_block(plugin: ProviderPlugin, rights: dict[str, ServiceRights],
         "port": r.config.port,
         "health": r.config.health,
         "public": r.config.kind == "http" and r.config.public,
-        "schedule": schedule_expression(r.config.schedule, compute.schedule_format)
-        if r.config.schedule else "",
+        "schedule": _schedule(name, r.config, compute.schedule_format),
     } for name, r in rights.items()}
     environment = {variable: hcl.Expr(f"module.{s.capability}.{output}")
                    for s in services for variable, output in sorted(s.environment.items())}
@@ -113,6 +112,15 @@ def compute_outputs(plugin: ProviderPlugin) -> str:
         for name, description in sorted(compute.outputs.items())
     ]
     return "\n".join(blocks)
+
+
+def _schedule(name: str, service: ServiceConfig, style: str) -> str:
+    if not service.schedule:
+        return ""
+    try:
+        return schedule_expression(service.schedule, style)
+    except EngineError as exc:
+        raise EngineError(f"services.{name}.schedule: {exc}") from None
 
 
 def schedule_expression(cron: str, style: str) -> str:

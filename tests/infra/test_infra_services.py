@@ -228,6 +228,20 @@ def test_schedules_are_written_as_each_scheduler_reads_them() -> None:
         schedule_expression("0 6 1 * 1", "aws")
 
 
+def test_a_schedule_eventbridge_cannot_run_is_a_diagnostic_not_a_crash(project) -> None:
+    _write(project)
+    config = project.root / ".infrar.yaml"
+    config.write_text(config.read_text().replace('"30 2 * * *"', '"0 6 1 * 1"'))
+    target = resolve_target(load_project_config(), provider="aws")
+    result = generate_paths([project.root], target=target)
+    assert not result.ok and result.files == {}
+    (problem,) = result.diagnostics
+    assert problem.code == "services" and problem.message.startswith("services.nightly.schedule")
+    gcp = generate_paths([project.root], target=resolve_target(load_project_config(),
+                                                                provider="gcp"))
+    assert gcp.ok  # Cloud Scheduler reads both fields
+
+
 def test_the_local_provider_generates_no_compute(project) -> None:
     with_services = _generate(project, "local")
     assert "modules/compute/main.tf" not in with_services.files
