@@ -235,16 +235,27 @@ def check_plan(plan_json: Mapping[str, Any], *, config: ProjectConfig, project_r
     if not builtin and not wanted:
         return PolicyResult((), 0, skipped, builtin, custom, config_file)
     executable = find_checkov(checkov, environ=environ)
-    folder = custom_folder(config, project_root=project_root) if custom else None
-    args = _arguments(folder=folder, skips=sorted(skipped_ids),
-                      only=None if builtin else wanted)
     with _PrivateFolder() as work:
+        folder = _copy_policies(custom, project_root, work / "policies") if custom else None
+        args = _arguments(folder=folder, skips=sorted(skipped_ids),
+                          only=None if builtin else wanted)
         plan_path = work / _PLAN_FILE
         _write_private(plan_path, json.dumps(plan_json).encode("utf-8"))
         report = _run_checkov([str(executable), "-f", str(plan_path), *args], work=work,
                               timeout=timeout, environ=environ)
     return _result(report, custom=custom, skipped=skipped, builtin=builtin,
                    config_file=config_file)
+
+
+def _copy_policies(custom: tuple[CustomPolicy, ...], project_root: Path, into: Path) -> Path:
+    """The YAML policies alone, copied: checkov also runs Python checks it finds in the folder
+    it is given, and a repository's folder could hold one (code run by whoever checks)."""
+    into.mkdir(mode=0o700)
+    root = Path(project_root).resolve()
+    for index, policy in enumerate(custom):
+        data = (root / policy.file).read_bytes()
+        (into / f"{index:04d}.yaml").write_bytes(data)
+    return into
 
 
 def _arguments(*, folder: Path | None, skips: Sequence[str], only: Sequence[str] | None

@@ -110,6 +110,10 @@ def test_a_custom_policy_fails_then_passes_on_a_real_local_plan(project, run, te
     policies = project.root / "policies"
     policies.mkdir()
     (policies / "folders.yaml").write_text(FOLDER_POLICY.format(prefix="/srv/buckets/"))
+    # checkov imports Python checks from the folder it is given: a repository's are never run.
+    ran = project.root.parent / "python-check-ran"
+    (policies / "__init__.py").write_text("")
+    (policies / "rogue.py").write_text(f"import pathlib\npathlib.Path({str(ran)!r}).touch()\n")
     text = "policy:\n  checkov: false\n  custom: policies\n"
     config = _config(project.root, text)
 
@@ -127,6 +131,7 @@ def test_a_custom_policy_fails_then_passes_on_a_real_local_plan(project, run, te
     assert code("policies/folders.yaml:2") in failed.markdown()
     assert "([guideline](https://wiki.example.org/buckets))" in failed.markdown()
     assert "built-in checks are off" in failed.markdown()
+    assert not ran.exists()
 
     (policies / "folders.yaml").write_text(FOLDER_POLICY.format(prefix=str(project.root)))
     passed = check_plan(shown, config=config, project_root=project.root, checkov=checkov)
