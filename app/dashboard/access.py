@@ -7,9 +7,13 @@ loses write access (or leaves the organisation) loses the dashboard soon after.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from infrar.app.dashboard.github_user import UserClient
+from infrar.app.dashboard.github_user import GitHubUserError, UserClient
+
+if TYPE_CHECKING:
+    from infrar.app.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,30 @@ def check(client: UserClient) -> Access:
                                                   admin)
         repos.update({name: inst.id for name in writable})
     return Access(login, github_id, repos, installations)
+
+
+def for_token(known: Access) -> Access:
+    """What an API token speaks for: the repositories, never an installation's settings."""
+    installations = {i: replace(inst, admin=False) for i, inst in known.installations.items()}
+    return Access(known.login, known.github_id, dict(known.repos), installations)
+
+
+def recheck_with_app(runtime: Runtime, known: Access) -> Access:
+    """An API token holds no grant of the user's: its repositories are checked again with the
+    App's own token, by the rule of the `/infrar` commands (write access), and those no
+    longer writable (or no longer the App's) are dropped."""
+    from infrar.app.github.client import status_of
+    from infrar.app.workflow.requirements import can_write
+
+    kept: dict[str, int] = {}
+    for repo, installation_id in known.repos.items():
+        try:
+            if can_write(runtime.github(repo=repo, installation_id=installation_id),
+                         known.login):
+                kept[repo] = installation_id
+        except Exception as exc:  # noqa: BLE001 - GitHub's refusals drop the repository
+            if status_of(exc) not in (401, 403, 404):
+                raise GitHubUserError(f"GitHub could not be asked about {repo}") from None
+    installations = {i: inst for i, inst in known.installations.items()
+                     if i in kept.values()}
+    return Access(known.login, known.github_id, kept, installations)

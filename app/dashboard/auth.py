@@ -22,7 +22,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from infrar.app.dashboard import principals
-from infrar.app.dashboard.github_user import GitHubUserError
+from infrar.app.dashboard.access import Access, check, recheck_with_app
+from infrar.app.dashboard.github_user import GitHubUserError, UserClient, UserTokens, refresh
 from infrar.app.dashboard.principals import AccessLost, Operator
 
 if TYPE_CHECKING:
@@ -121,13 +122,34 @@ class Gate:
             return None
         try:
             return principals.find(runtime.db, runtime.vault, value, kind=kind,
-                                   api_url=settings.api_url,
-                                   recheck_s=settings.access_recheck_seconds)
+                                   recheck_s=settings.access_recheck_seconds,
+                                   recheck=self._recheck)
         except AccessLost:
             return None
         except GitHubUserError:
             raise Refusal(503, "GitHub could not be asked about your access; try again "
                           "shortly") from None
+
+    def _recheck(self, kind: str, known: Access, grant: str) -> tuple[Access, str]:
+        runtime, settings = self.runtime, self.runtime.settings
+        if kind == principals.TOKEN:
+            return recheck_with_app(runtime, known), grant
+        tokens = UserTokens.from_json(grant)
+        try:
+            return check(UserClient(settings.api_url, tokens.access)), grant
+        except GitHubUserError as exc:
+            if exc.status not in (401, 403):
+                raise
+            if not tokens.refresh:
+                raise AccessLost(str(exc)) from None
+        try:
+            tokens = refresh(settings.web_url, client_id=settings.github_client_id,
+                             client_secret=settings.github_client_secret, tokens=tokens)
+            return check(UserClient(settings.api_url, tokens.access)), tokens.to_json()
+        except GitHubUserError as exc:
+            if exc.status in (401, 403):
+                raise AccessLost(str(exc)) from None
+            raise
 
     def check_csrf(self, op: Operator) -> None:
         if op.kind == principals.TOKEN:

@@ -6,6 +6,7 @@ a user access token of this App only ever sees this App's installations.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,15 +47,41 @@ def authorize_url(web_url: str, *, client_id: str, redirect_uri: str, state: str
     return f"{web_url}/login/oauth/authorize?{query}"
 
 
+@dataclass(frozen=True)
+class UserTokens:
+    """A user access token and, where GitHub expires them (its default for Apps), the
+    single-use refresh token that gets the next pair."""
+
+    access: str
+    refresh: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps({"access": self.access, "refresh": self.refresh})
+
+    @classmethod
+    def from_json(cls, text: str) -> UserTokens:
+        doc = json.loads(text)
+        return cls(str(doc["access"]), str(doc.get("refresh") or ""))
+
+
 def exchange_code(web_url: str, *, client_id: str, client_secret: str, code: str,
-                  redirect_uri: str) -> str:
-    """The user access token for an authorization code."""
+                  redirect_uri: str) -> UserTokens:
+    """The user's tokens for an authorization code."""
+    return _token_call(web_url, {"client_id": client_id, "client_secret": client_secret,
+                                 "code": code, "redirect_uri": redirect_uri})
+
+
+def refresh(web_url: str, *, client_id: str, client_secret: str, tokens: UserTokens
+            ) -> UserTokens:
+    return _token_call(web_url, {"client_id": client_id, "client_secret": client_secret,
+                                 "grant_type": "refresh_token",
+                                 "refresh_token": tokens.refresh})
+
+
+def _token_call(web_url: str, form: dict[str, str]) -> UserTokens:
     try:
-        answer = requests.post(
-            f"{web_url}/login/oauth/access_token",
-            data={"client_id": client_id, "client_secret": client_secret, "code": code,
-                  "redirect_uri": redirect_uri},
-            headers={"Accept": "application/json"}, timeout=TIMEOUT_S)
+        answer = requests.post(f"{web_url}/login/oauth/access_token", data=form,
+                               headers={"Accept": "application/json"}, timeout=TIMEOUT_S)
         body = answer.json() if answer.ok else {}
     except (requests.RequestException, ValueError) as exc:
         raise GitHubUserError(f"GitHub did not answer the sign-in: {type(exc).__name__}"
@@ -62,8 +89,10 @@ def exchange_code(web_url: str, *, client_id: str, client_secret: str, code: str
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
         error = body.get("error") if isinstance(body, dict) else None
-        raise GitHubUserError(f"GitHub refused the sign-in ({error or answer.status_code})")
-    return token
+        raise GitHubUserError(f"GitHub refused the sign-in ({error or answer.status_code})",
+                              status=401)
+    again = body.get("refresh_token")
+    return UserTokens(token, again if isinstance(again, str) else "")
 
 
 class UserClient:

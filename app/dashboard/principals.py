@@ -1,19 +1,19 @@
-"""Sessions and API tokens: issue, look up, re-check against GitHub, revoke."""
+"""Sessions and API tokens: issue, look up, re-check access when due, revoke."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
 from infrar.app.crypto import Vault
-from infrar.app.dashboard.access import Access, check
-from infrar.app.dashboard.github_user import GitHubUserError, UserClient
+from infrar.app.dashboard.access import Access
 from infrar.app.dashboard.tables import SESSION, TOKEN, Principal
-from infrar.app.state.db import Database
+from infrar.app.state.db import Database, affected
 
 SESSION_LIFETIME_S = 12 * 3600.0
 TOKEN_LIFETIME_S = 90 * 86400.0
@@ -21,7 +21,7 @@ TOKEN_PREFIX = "infrar_"
 
 
 class AccessLost(Exception):
-    """GitHub no longer accepts the user's token: sign in again."""
+    """GitHub no longer vouches for this user: sign in again."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ class TokenInfo:
     last_used_at: float | None
 
 
+Recheck = Callable[[str, Access, str], tuple[Access, str]]
+"""(kind, access as last known, the grant kept for it) -> (access now, the grant to keep);
+raises AccessLost."""
+
+
 def hash_key(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -53,9 +58,10 @@ def _context(key_hash: str) -> str:
     return f"infrar-dashboard\0{key_hash}"
 
 
-def issue(db: Database, vault: Vault, *, kind: str, access: Access, user_token: str,
+def issue(db: Database, vault: Vault, *, kind: str, access: Access, grant: str = "",
           name: str = "") -> tuple[str, Operator]:
-    """A new session or API token: its secret value (shown once) and who it speaks for."""
+    """A new session or API token: its secret value (shown once) and who it speaks for.
+    `grant` (the user's GitHub tokens, for sessions) is stored sealed."""
     value = (TOKEN_PREFIX if kind == TOKEN else "") + secrets.token_urlsafe(32)
     key_hash, moment = hash_key(value), time.time()
     lifetime = TOKEN_LIFETIME_S if kind == TOKEN else SESSION_LIFETIME_S
@@ -63,14 +69,14 @@ def issue(db: Database, vault: Vault, *, kind: str, access: Access, user_token: 
     with db.session() as s:
         s.add(Principal(key_hash=key_hash, kind=kind, login=access.login,
                         github_id=access.github_id, name=name,
-                        sealed_token=vault.seal(user_token.encode(), context=_context(key_hash)),
+                        sealed_token=vault.seal(grant.encode(), context=_context(key_hash)),
                         access=access.to_json(), csrf=csrf, checked_at=moment,
                         created_at=moment, expires_at=moment + lifetime, last_used_at=None))
     return value, Operator(key_hash, kind, access, csrf)
 
 
-def find(db: Database, vault: Vault, value: str, *, kind: str, api_url: str,
-         recheck_s: float) -> Operator | None:
+def find(db: Database, vault: Vault, value: str, *, kind: str, recheck_s: float,
+         recheck: Recheck) -> Operator | None:
     """Who a cookie or token value speaks for, re-checking access when it is due."""
     key_hash, moment = hash_key(value), time.time()
     with db.session() as s:
@@ -86,22 +92,20 @@ def find(db: Database, vault: Vault, value: str, *, kind: str, api_url: str,
         operator = Operator(key_hash, kind, known, row.csrf)
     if not due:
         return operator
-    token = vault.open(sealed, context=_context(key_hash)).decode()
+    grant = vault.open(sealed, context=_context(key_hash)).decode()
     try:
-        fresh = check(UserClient(api_url, token))
-    except GitHubUserError as exc:
-        if exc.status in (401, 403):
-            revoke(db, key_hash)
-            raise AccessLost(str(exc)) from None
-        raise
-    if fresh.github_id != known.github_id:
+        fresh, grant = recheck(kind, known, grant)
+        if fresh.github_id != known.github_id:
+            raise AccessLost("the grant now belongs to another GitHub user")
+    except AccessLost:
         revoke(db, key_hash)
-        raise AccessLost("the token now belongs to another GitHub user")
+        raise
     with db.session() as s:
         row = s.get(Principal, key_hash)
         if row is None:
             return None
         row.access, row.checked_at = fresh.to_json(), time.time()
+        row.sealed_token = vault.seal(grant.encode(), context=_context(key_hash))
     return Operator(key_hash, kind, fresh, operator.csrf)
 
 
@@ -110,7 +114,7 @@ def revoke(db: Database, key_hash: str, *, login: str | None = None) -> bool:
     if login is not None:
         query = query.where(Principal.login == login)
     with db.session() as s:
-        return bool(s.execute(query).rowcount)  # type: ignore[attr-defined]
+        return affected(s.execute(query)) > 0
 
 
 def tokens_of(db: Database, login: str) -> list[TokenInfo]:
@@ -122,11 +126,5 @@ def tokens_of(db: Database, login: str) -> list[TokenInfo]:
                 for r in rows]
 
 
-def user_token_of(db: Database, vault: Vault, key_hash: str) -> str | None:
-    with db.session() as s:
-        row = s.get(Principal, key_hash)
-        return None if row is None else vault.open(
-            row.sealed_token, context=_context(key_hash)).decode()
-
-
-__all__ = ["SESSION", "TOKEN", "AccessLost", "Operator", "issue", "find", "revoke"]
+__all__ = ["SESSION", "TOKEN", "AccessLost", "Operator", "Recheck", "TokenInfo", "find", "issue",
+           "revoke", "tokens_of"]

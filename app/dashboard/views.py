@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from infrar.app.dashboard import actions, principals, queries
-from infrar.app.dashboard.access import check
+from infrar.app.dashboard.access import check, for_token
 from infrar.app.dashboard.auth import CSRF_FIELD, Gate, Refusal, is_loopback, safe_next
 from infrar.app.dashboard.github_user import (
     GitHubUserError,
@@ -87,15 +87,15 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
             raise Refusal(503, "the App has no encryption key (INFRAR_ENCRYPTION_KEY), so it "
                           "cannot keep sign-ins")
         try:
-            token = exchange_code(settings.web_url, client_id=settings.github_client_id,
-                                  client_secret=settings.github_client_secret,
-                                  code=request.args.get("code", ""),
-                                  redirect_uri=callback_url())
-            access = check(UserClient(settings.api_url, token))
+            tokens = exchange_code(settings.web_url, client_id=settings.github_client_id,
+                                   client_secret=settings.github_client_secret,
+                                   code=request.args.get("code", ""),
+                                   redirect_uri=callback_url())
+            access = check(UserClient(settings.api_url, tokens.access))
         except GitHubUserError as exc:
             raise Refusal(502, str(exc)) from None
         value, op = principals.issue(runtime.db, runtime.vault, kind=principals.SESSION,
-                                     access=access, user_token=token)
+                                     access=access, grant=tokens.to_json())
         audit.record(runtime.db, actor=op.login, action="sign-in", target="dashboard",
                      outcome=f"{len(access.repos)} repositories with write access")
         response = redirect(pending[1])
@@ -209,11 +209,8 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
     def create_token() -> Any:
         op = g.operator
         name = request.form.get("name", "").strip()[:100] or "token"
-        user_token = principals.user_token_of(runtime.db, runtime.vault, op.key_hash)
-        if user_token is None:
-            abort(403)
         value, _ = principals.issue(runtime.db, runtime.vault, kind=principals.TOKEN,
-                                    access=op.access, user_token=user_token, name=name)
+                                    access=for_token(op.access), name=name)
         audit.record(runtime.db, actor=op.login, action="create-token", target=name,
                      outcome="created")
         return settings_page(new_token=value, status=201)

@@ -249,11 +249,28 @@ def test_changes_need_the_sessions_csrf_token(dash: Dash) -> None:
 def test_access_is_checked_again(fake: FakeGitHub, app_env: dict[str, str]) -> None:
     dash = _dash(fake, app_env, INFRAR_ACCESS_RECHECK_SECONDS="0")
     alice = dash.sign_in("alice")
+    created = alice.post("/settings/tokens", data={"csrf_token": _csrf(alice), "name": "ci"})
+    found = re.search(r'id="new-token">([^<]+)<', created.text)
+    assert found
+    bearer = {"Authorization": f"Bearer {found.group(1).strip()}"}
+    script = dash.client()
     assert alice.get("/api/me").json["repos"] == [REPO]
+    assert script.get("/api/me", headers=bearer).json["repos"] == [REPO]
     fake.repos[REPO].permissions["alice"] = "read"
     assert alice.get("/api/me").json["repos"] == []
     assert alice.get(f"/repos/{REPO}").status_code == 404
-    fake.user_tokens.clear()  # the user revoked the App's access on GitHub
+    # The API token is checked with the App's own token, as the commands check a commenter.
+    assert script.get("/api/me", headers=bearer).json["repos"] == []
+    assert script.get(f"/api/repos/{REPO}", headers=bearer).status_code == 404
+    fake.repos[REPO].permissions["alice"] = "write"
+    assert alice.get("/api/me").json["repos"] == [REPO]
+    # An expired user token is renewed with its refresh token, unseen.
+    fake.user_tokens.clear()
+    assert alice.get("/api/me").json["repos"] == [REPO]
+    assert len(fake.user_tokens) == 1
+    # The user revoked the App's access on GitHub: signed out.
+    fake.user_tokens.clear()
+    fake.refresh_tokens.clear()
     assert alice.get("/").status_code == 302
     assert alice.get("/api/me").status_code == 401
 

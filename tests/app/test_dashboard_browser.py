@@ -191,7 +191,7 @@ def test_operator_walks_the_dashboard(fake: FakeGitHub, app_env: dict[str, str],
         assert overflow <= 0, (path, overflow)
     shots.take("repository-phone")
 
-    seen.update(_api_responses(url, token, planning))
+    seen.update(_api_responses(url, token, planning, b.get_cookie("infrar_session")["value"]))
     assert json.loads(seen["GET /api/repos/acme/hidden"])["error"]
     found = canaries._canaries(fake, encryption_key) | {
         "OAuth client secret": CLIENT_SECRET.encode(), "session key": SESSION_KEY.encode()}
@@ -212,19 +212,23 @@ def _store_credentials(env: dict[str, str], tmp_path: Path) -> None:
         assert stored.returncode == 0, stored.stderr
 
 
-def _api_responses(url: str, token: str, planning: str) -> dict[str, bytes]:
-    api = requests.Session()
+def _api_responses(url: str, token: str, planning: str, cookie: str) -> dict[str, bytes]:
+    api, browser = requests.Session(), requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
+    browser.cookies.set("infrar_session", cookie)
     found: dict[str, bytes] = {}
 
-    def get(path: str) -> requests.Response:
-        answer = api.get(url + path, timeout=60)
-        found[f"GET {path}"] = answer.content
+    def get(path: str, client: requests.Session = api) -> requests.Response:
+        answer = client.get(url + path, timeout=60)
+        found[f"GET {path}{' (session)' if client is browser else ''}"] = answer.content
         found[f"GET {path} (headers)"] = str(dict(answer.headers)).encode()
         return answer
 
     assert get("/api/me").json()["repos"] == [REPO]
-    assert get("/api/installations").ok and get("/api/installations/77/settings").ok
+    assert get("/api/installations").ok
+    # Installation settings are for the admin's browser session, not for scripts.
+    assert get("/api/installations/77/settings").status_code == 403
+    assert get("/api/installations/77/settings", browser).json()["credentials"]
     repo = get(f"/api/repos/{REPO}").json()
     assert get("/api/repos/acme/hidden").status_code == 404
     for job in get("/api/jobs").json():
