@@ -200,8 +200,8 @@ def custom_policies(config: ProjectConfig, *, project_root: Path) -> tuple[Custo
     root = Path(project_root).resolve()
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.suffix in _POLICY_SUFFIXES):
-        if path.is_symlink() or not path.is_file():
-            continue
+        if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
+            continue  # a link could lead outside the project
         found.append(_custom_policy(path, root))
     return tuple(found)
 

@@ -184,3 +184,15 @@ def test_a_custom_folder_outside_the_project_or_missing_is_refused(tmp_path) -> 
     missing = _config(root, "policy:\n  custom: policies\n")
     with pytest.raises(PolicyConfigError, match="does not exist"):
         check_plan(S3_PLAN, config=missing, project_root=root, checkov=Path(os.devnull))
+
+
+def test_a_policy_linked_from_outside_the_project_is_not_read(tmp_path) -> None:
+    root = tmp_path / "repo"
+    (root / "policies").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "p.yaml").write_text(FOLDER_POLICY.format(prefix="/srv/"))
+    (root / "policies" / "linked.yaml").symlink_to(tmp_path / "outside" / "p.yaml")
+    (root / "policies" / "shared").symlink_to(tmp_path / "outside")  # a linked folder
+    config = _config(root, "policy:\n  checkov: false\n  custom: policies\n")
+    result = check_plan(S3_PLAN, config=config, project_root=root, checkov=Path(os.devnull))
+    assert result.custom == () and result.passed
