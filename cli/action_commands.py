@@ -194,9 +194,10 @@ def run_transform(inputs: Inputs, environ: Mapping[str, str]) -> Result:
         expected = expected_output(config, output=output, provider=inputs.provider,
                                    environment=inputs.environment)
     except Problems as exc:
-        title = f"Infrar transform: {plural(len(exc.lines), 'problem')}; nothing was written"
-        return Result(title, _problem_markdown(title, "\n".join(exc.lines)), ok=False,
-                      outputs={"summary": title})
+        problems = [_relative(d, environ) for d in exc.diagnostics]
+        title = f"Infrar transform: {plural(len(problems), 'problem')}; nothing was written"
+        return Result(title, _problem_markdown(title, "\n".join(map(str, problems))), ok=False,
+                      outputs={"summary": title}, diagnostics=problems)
     stale = stale_files(expected, output)
     leftovers = leftover_files(expected, output)
     write_tree(output, stale)

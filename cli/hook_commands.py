@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from infrar.cli.check import display_path, existing_source_paths, output_dir, plural
-from infrar.engine.diagnostics import EngineError
+from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import write_tree
 
 if TYPE_CHECKING:
@@ -22,9 +23,12 @@ EXIT_PROBLEMS = 2
 
 
 class Problems(Exception):
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
+    """Code that cannot be transformed: `diagnostics` say where; `lines` are their text."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        self.lines = [str(d) for d in self.diagnostics]
+        super().__init__("\n".join(self.lines))
 
 
 def expected_output(config: ProjectConfig, *, output: Path | None,
@@ -40,7 +44,7 @@ def expected_output(config: ProjectConfig, *, output: Path | None,
     result = run_pipeline(roots, config=config, targets=targets, workspace=config.root,
                           exclude=output)
     if not result.ok:
-        raise Problems([str(d) for d in result.errors])
+        raise Problems(result.errors)
     return build_files(result.builds)
 
 

@@ -161,6 +161,16 @@ def test_transform_writes_output_and_reports_changes(job: Job) -> None:
     assert job.comments() == []
 
 
+def test_transform_marks_code_it_cannot_transform_on_its_line(job: Job) -> None:
+    (job.runner.workspace / "src" / "bad.py").write_text(BAD)
+    done = job.runner.run({"command": "transform", "comment": "false"})
+    assert not done.ok and done.steps[-1].returncode == 2
+    assert "::error file=src/bad.py,line=3,col=" in done.steps[-1].stdout
+    assert done.outputs["summary"] == "Infrar transform: 1 problem; nothing was written"
+    assert "src/bad.py:3:" in done.summary
+    assert not (job.runner.workspace / "generated").exists()
+
+
 def test_a_token_that_may_not_write_only_warns(job: Job) -> None:
     job.fake.tokens.pop(job.token)  # as a read-only token on a fork's pull request is refused
     done = job.runner.run({"command": "check"})
