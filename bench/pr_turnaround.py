@@ -9,7 +9,8 @@ Terraform 1.0.3 from the `local` extra). Rounds alternate: a new pull request fo
 then the floor on what the App pushed for it, so load from elsewhere on the machine hits both
 alike. The App's part is cut into phases by the time of each call it makes to the fake.
 
-    python bench/pr_turnaround.py [--rounds 5] [--idle 5] [--write-interval SECONDS] [--keep]
+    python bench/pr_turnaround.py [--rounds 5] [--warmup 1] [--idle 5] [--without-checkov]
+        [--write-interval SECONDS] [--keep]
 
 The App plans the same project twice per round: with `policy.checkov: false` (what the floor
 compares: Terraform and nothing else) and as configured by default (checkov's built-in checks
@@ -211,13 +212,20 @@ def gaps(steps: list[tuple[float, str]]) -> list[tuple[float, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, choices=range(1, 1000),
+                        metavar="N")
     parser.add_argument("--write-interval", default=None)
     parser.add_argument("--idle", type=float, default=5.0,
                         help="seconds the App sits idle before each delivery, as between "
                              "pull requests (its queue workers poll less often when idle)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="rounds run first and not counted (the first job imports the "
+                             "workflow and fills the caches)")
+    parser.add_argument("--without-checkov", action="store_true",
+                        help="only the project with policy.checkov: false")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    repos = dict(list(REPOS.items())[:1]) if args.without_checkov else REPOS
 
     base = Path(tempfile.mkdtemp(prefix="infrar-turnaround-"))
     (base / "local").mkdir()
@@ -226,23 +234,23 @@ def main() -> int:
     timeline = Timeline()
     watch(fake, timeline)
     fake.start()
-    for repo, config in REPOS.items():
+    for repo, config in repos.items():
         fake.create_repo(repo, BASE_FILES | {".infrar.yaml": config})
     proc, url = start_app(fake, base, tf_env, args.write_interval)
     db = Database(f"sqlite:///{base / 'data' / 'infrar.db'}")
     rounds: list[Round] = []
     lean = next(iter(REPOS))
     try:
-        for index in range(args.rounds + 1):  # round 0 warms caches up and is not counted
+        for index in range(args.warmup + args.rounds):
             app_s, steps, floor = {}, {}, {}
-            for repo in REPOS:
+            for repo in repos:
                 time.sleep(args.idle)
                 app_s[repo], number = app_round(fake, url, timeline, repo, index)
                 steps[repo] = list(timeline.events)
                 if repo == lean:
                     floor = floor_round(fake, repo, number, base, tf_env)
                 close(fake, url, db, repo, number)
-            if index:
+            if index >= args.warmup:
                 rounds.append(Round(app_s, floor, steps))
     finally:
         proc.terminate()
@@ -250,19 +258,20 @@ def main() -> int:
         fake.stop()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    report(rounds, args.write_interval, args.idle, lean)
+    report(rounds, args, lean)
     return 0
 
 
-def report(rounds: list[Round], write_interval: str | None, idle: float, lean: str) -> None:
+def report(rounds: list[Round], args: argparse.Namespace, lean: str) -> None:
     floor = statistics.median(r.floor_s for r in rounds)
-    interval = write_interval if write_interval is not None else "the default, 1"
+    interval = args.write_interval if args.write_interval is not None else "the default, 1"
     print(f"pull request turnaround, embedded default, GitHub write interval {interval} s, "
-          f"{idle:g} s idle before each delivery; median of {len(rounds)} rounds (after one "
-          "warm-up)")
+          f"{args.idle:g} s idle before each delivery; median of {len(rounds)} rounds (after "
+          f"{args.warmup} warm-up)")
     print(f"{'':52}{'median s':>10}{'ratio':>8}")
     names = {lean: "opened -> review, policy.checkov: false",
-             **{r: "opened -> review, checkov on (default)" for r in REPOS if r != lean}}
+             **{r: "opened -> review, checkov on (default)" for r in rounds[0].app_s
+                if r != lean}}
     for repo, name in names.items():
         app = statistics.median(r.app_s[repo] for r in rounds)
         print(f"{name:52}{app:10.3f}{app / floor:8.2f}")
