@@ -63,3 +63,13 @@ def local_image(buildah: Buildah, base_image: str,
     image = build(buildah, folder, name="localhost/shop-api:test",
                   build_args={"BASE_IMAGE": base_image, "INFRAR_ENVIRONMENT": "staging"})
     return context, image
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that build share one worker (`--dist loadgroup`), so the base is imported and the
+    image built once per run, not once per worker."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents and "buildah" in getattr(
+                item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("buildah"))
