@@ -26,4 +26,4 @@ demo: install
 	bash scripts/demo.sh $(BIN)
 
 test: install-test
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
