@@ -75,8 +75,9 @@ def test_no_secret_leaks_anywhere(fake: FakeGitHub, app_env: dict[str, str], sta
 
     assert fake.deliver(url, secret, "pull_request", payloads.pull_request(
         fake, REPO, pull, "opened")).status_code == 202
+    # Planned twice (the first review post fails), each plan's policies checked by checkov.
     review = wait_for(lambda: fake.bot_reviews(REPO, pull.number), what="the plan review",
-                      logs=logs)[0]
+                      logs=logs, timeout=180)[0]
     # The failure path ran: staging's plan failed on the credential, quoted but redacted.
     assert "tonumber(var.canary)" in review["body"], review["body"]
     assert REDACTED in review["body"], review["body"]

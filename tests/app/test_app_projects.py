@@ -112,6 +112,15 @@ def test_pull_requests_plan_the_projects_they_touch(fake: FakeGitHub, app_env: d
     assert fake.bot_reviews(REPO, three.number) == []
     assert check_runs(fake, three.head_sha) == {"Infrar": "neutral"}
 
+    # A broken configuration of one project is reported at its own file and line.
+    four = fake.open_pull(REPO, "broken", {"services/worker/.infrar.yaml":
+                                           project_config("worker") + "bogus: 1\n"})
+    send.send("pull_request", payloads.pull_request(fake, REPO, four, "opened"))
+    assert "services/worker/.infrar.yaml:10" in bodies(fake, four.number)[-1]
+    run = next(r for r in fake.repos[REPO].check_runs.values() if r["head_sha"] == four.head_sha)
+    assert [(a["path"], a["start_line"]) for a in run["output"]["annotations"]] == [
+        ("services/worker/.infrar.yaml", 10)]
+
 
 def test_plans_run_in_parallel_up_to_the_pool_size(monkeypatch: Any) -> None:
     """Two plans with a pool of two meet at a barrier, which one at a time never would."""
