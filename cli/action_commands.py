@@ -406,7 +406,7 @@ def post_comment(inputs: Inputs, environ: Mapping[str, str], key: str, markdown:
     GitHub only warns (the job summary has the report), a mismatched pull request is an
     ActionError."""
     from infrar.app.github.client import ERRORS, GitHubClient, status_of
-    from infrar.app.github.publish import publish_comment
+    from infrar.app.github.publish import key_of, publish_comment
 
     event = _event(environ)
     number = pull_request_number(inputs, event)
@@ -427,10 +427,12 @@ def post_comment(inputs: Inputs, environ: Mapping[str, str], key: str, markdown:
                 forge.pull(number).head_sha != run.get("head_sha"):
             raise ActionError(f"pull request #{number} is not the one workflow run "
                               f"{run.get('id')} was for (head commits differ); not commenting")
-        publish_comment(forge, number, key=key, body=markdown,
+        existing = forge.comments(number)
+        action = "updated" if any(key_of(c, forge) == key for c in existing) else "created"
+        publish_comment(forge, number, key=key, body=markdown, existing=existing,
                         cut_note=f"\n\n*Cut to fit; the whole report is in the job summary of "
                                  f"{escape_html(_run_url(environ))}.*\n")
-        print(f"infrar: posted the comment on pull request #{number}", flush=True)
+        print(f"infrar: {action} the comment on pull request #{number}", flush=True)
     except ERRORS as exc:
         status = status_of(exc)
         hint = " (pull requests from forks get a read-only token; see the fork-safe pattern " \

@@ -86,6 +86,8 @@ def test_check_then_rerun_updates_one_comment(job: Job) -> None:
     assert "src/bad.py:3:" in second.summary
     [updated] = job.comments()
     assert updated["id"] == comment["id"]
+    assert "infrar: created the comment on pull request #1" in first.steps[-1].stdout
+    assert "infrar: updated the comment on pull request #1" in run_step.stdout
     assert "src/bad.py:3:" in updated["body"]
     methods = [c.method for c in job.fake.calls if "/comments" in c.path]
     assert methods == ["GET", "POST", "GET", "PATCH"]
