@@ -32,6 +32,8 @@ from infrar.app.settings import DEFAULT_API_URL, web_url_for
 
 CALLBACK_PATH = "/callback"
 _PLAIN = re.compile(r"[A-Za-z0-9._:/+=,-]+")  # needs no quoting in any env file syntax
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,200}")  # goes into the conversion's URL path
+_ORGANIZATION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 SIGN_IN_CALLBACK_PATH = "/auth/callback"  # the dashboard's OAuth callback (docs/dashboard.md)
 
 
@@ -77,6 +79,8 @@ def manifest(*, webhook_url: str, redirect_url: str, name: str | None = None) ->
 
 
 def new_app_url(web_url: str, state: str, organization: str | None = None) -> str:
+    if organization is not None and not _ORGANIZATION.fullmatch(organization):
+        raise RegistrationError(f"--org {organization!r} is not an organization's login")
     owner = f"/organizations/{organization}" if organization else ""
     return f"{web_url}{owner}/settings/apps/new?state={state}"
 
@@ -225,8 +229,8 @@ class ManifestFlow:
         state, code = given.get("state", [""])[0], given.get("code", [""])[0]
         if not hmac.compare_digest(state.encode(), self.state.encode()):
             return 400, "This answer does not belong to this registration (state differs)."
-        if not code or self._outcome.done.is_set():
-            return 400, "No code, or the App is already registered."
+        if not _CODE.fullmatch(code) or self._outcome.done.is_set():
+            return 400, "No valid code, or the App is already registered."
         try:
             registration = convert(self.api_url, code)
         except RegistrationError as exc:

@@ -146,6 +146,9 @@ def test_an_answer_with_another_state_is_refused_and_the_flow_goes_on(
     refused = browser.post(forged, data={"manifest": manifest}, timeout=30)
     assert refused.status_code == 400 and "state differs" in refused.text
     assert fake.registered == [] and running.proc.poll() is None
+    state = action.rpartition("state=")[2]
+    odd = browser.get(f"{running.page_url}callback?code=../../app&state={state}", timeout=10)
+    assert odd.status_code == 400 and running.proc.poll() is None
     assert not (tmp_path / "infrar.env").exists()
     assert _submit(browser, running.page_url).status_code == 200
     assert running.finish() and running.proc.returncode == 0
@@ -161,6 +164,10 @@ def test_an_existing_env_file_is_kept_unless_forced(
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert kept.returncode == 1
     assert "infrar.env exists; give --force to replace it" in kept.stderr
+    odd = subprocess.run([*CLI, "register", "--webhook-url", WEBHOOK_URL, "--force", "--org",
+                          "acme/../x"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert odd.returncode == 1 and "not an organization's login" in odd.stderr
     assert env_file.read_text() == "INFRAR_GITHUB_APP_ID=1\n"
 
     running = register("--force", "--org", "acme", "--name", "Infrar for Acme")
