@@ -124,4 +124,7 @@ def test_a_new_folder_of_modules_and_data_ships_without_git_and_without_a_listin
     assert _setuptools_warnings(output) == []
     shipped = _package_files(from_git)
     assert {"infrar/app/pages/__init__.py", "infrar/app/pages/templates/page.html"} <= shipped
+    missing = shipped - _package_files(from_copy)
+    assert not missing, ("shipped from git only; add their suffixes to pyproject.toml's "
+                         f"[tool.setuptools.package-data]: {sorted(missing)}")
     assert _package_files(from_copy) == shipped
