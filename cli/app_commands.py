@@ -1,4 +1,4 @@
-"""`infrar app …`: run the GitHub App (needs the `app` extra: pip install 'infrar[app]')."""
+"""`infrar app …`: run the GitHub App (needs the `app` extra; docs/install.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from infrar.app.settings import Settings
 
 
+APP_EXTRA = ("install it with pip install 'infrar[app] @ "
+             "git+https://github.com/infrar/infrar@<release tag>' (docs/install.md)")
+
+
 @click.group("app")
 def app_group() -> None:
     """The GitHub App: webhook server, queue workers, credentials."""
@@ -23,7 +27,7 @@ def _settings(*, acts_on_github: bool = False) -> Settings:
         from infrar.app.settings import Settings, SettingsError, scrub_environment
     except ImportError as exc:
         raise click.ClickException(
-            f"the GitHub App needs the 'app' extra (pip install 'infrar[app]'): {exc}") from None
+            f"the GitHub App needs the 'app' extra: {exc}\n{APP_EXTRA}") from None
     try:
         settings = Settings.from_env()
         if acts_on_github:
@@ -162,7 +166,7 @@ def register(webhook_url: str, env_file: Path, force: bool, name: str | None,
         from infrar.app import register as flow
     except ImportError as exc:
         raise click.ClickException(
-            f"the GitHub App needs the 'app' extra (pip install 'infrar[app]'): {exc}") from None
+            f"the GitHub App needs the 'app' extra: {exc}\n{APP_EXTRA}") from None
     api_url, web_url = flow.github_urls(os.environ)
     try:
         flow.refuse_existing(env_file, force=force)
