@@ -27,7 +27,8 @@ class Refused(Exception):
         super().__init__(message)
 
 
-def unlock(runtime: Runtime, op: Operator, *, repo: str, environment: str) -> str:
+def unlock(runtime: Runtime, op: Operator, *, repo: str, environment: str,
+           project: str = "") -> str:
     from infrar.app.workflow.commands import Command
     from infrar.app.workflow.comments import _unlock
     from infrar.app.workflow.requirements import can_write
@@ -35,12 +36,13 @@ def unlock(runtime: Runtime, op: Operator, *, repo: str, environment: str) -> st
 
     if not op.access.can_see(repo):
         raise Refused("no such repository", status=404)
-    holder = locks.get(runtime.db, repo=repo, environment=environment)
+    holder = locks.get(runtime.db, repo=repo, environment=environment, project=project)
+    where = f"{project}/{environment}" if project else environment
     if holder is None:
-        raise Refused(f"{environment} of {repo} is not locked", status=404)
+        raise Refused(f"{where} of {repo} is not locked", status=404)
     installation_id = op.access.repos[repo]
     entry = audit.record(runtime.db, actor=op.login, action="unlock", repo=repo,
-                         target=f"{environment} (#{holder.pr})", outcome="started")
+                         target=f"{where} (#{holder.pr})", outcome="started")
     job = deliveries.Job(id=f"dashboard-{entry}", event="dashboard", action="unlock",
                          subject=None, attempts=1, payload={
                              "repository": {"full_name": repo},
@@ -51,9 +53,14 @@ def unlock(runtime: Runtime, op: Operator, *, repo: str, environment: str) -> st
         audit.finish(runtime.db, entry, "refused: no write access")
         raise Refused(f"{op.login} needs write access to {repo} to unlock")
     pr = ctx.github.pull(holder.pr)
-    _unlock(ctx, pr, Command("unlock", environment), f"dashboard-unlock:{entry}")
+    # As `/infrar unlock -e ENV [-p PROJECT]`: the root project's lock alone needs no -p,
+    # unless the pull request also holds another project's lock of that environment.
+    others = {p for p, e in locks.held(runtime.db, repo=repo, pr=holder.pr)
+              if e == environment and p != project}
+    named = project if project or others else None
+    _unlock(ctx, pr, Command("unlock", environment, project=named), f"dashboard-unlock:{entry}")
     audit.finish(runtime.db, entry, "released; comment posted")
-    return f"Released the lock of {environment} held by #{holder.pr}."
+    return f"Released the lock of {where} held by #{holder.pr}."
 
 
 def retry(runtime: Runtime, op: Operator, job_id: str) -> str:

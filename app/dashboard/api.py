@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, g, jsonify
+from flask import Blueprint, abort, g, jsonify, request
 
 from infrar.app.dashboard import actions, queries
 from infrar.app.dashboard.auth import Gate, Refusal
@@ -54,7 +54,8 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
     def api_unlock(owner: str, name: str, environment: str) -> Any:
         try:
             message = actions.unlock(runtime, g.operator, repo=f"{owner}/{name}",
-                                     environment=environment)
+                                     environment=environment,
+                                     project=request.args.get("project", ""))
         except actions.Refused as exc:
             raise Refusal(exc.status, str(exc)) from None
         return jsonify({"ok": True, "message": message})

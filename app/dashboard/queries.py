@@ -52,13 +52,13 @@ def repo(runtime: Runtime, op: Operator, full_name: str) -> dict[str, Any]:
         rows = list(s.execute(select(Plan).where(Plan.repo == full_name)
                               .order_by(Plan.id)).scalars())
         held = list(s.execute(select(Lock).where(Lock.repo == full_name)
-                              .order_by(Lock.environment)).scalars())
-    latest: dict[tuple[int, str], Plan] = {}
+                              .order_by(Lock.project, Lock.environment)).scalars())
+    latest: dict[tuple[int, str, str], Plan] = {}
     for row in rows:
         if row.status != plans.SUPERSEDED:
-            latest[(row.pr, row.environment)] = row
+            latest[(row.pr, row.project, row.environment)] = row
     pulls: dict[int, list[dict[str, Any]]] = {}
-    for (pr, _env), row in sorted(latest.items()):
+    for (pr, _project, _env), row in sorted(latest.items()):
         pulls.setdefault(pr, []).append(plan_summary(row))
     applied = sorted((r for r in rows if r.applied_at is not None),
                      key=lambda r: r.applied_at or 0, reverse=True)[:APPLIES_SHOWN]
@@ -67,10 +67,12 @@ def repo(runtime: Runtime, op: Operator, full_name: str) -> dict[str, Any]:
         "url": f"{web}/{full_name}",
         "pulls": [{"number": pr, "url": f"{web}/{full_name}/pull/{pr}", "plans": found}
                   for pr, found in sorted(pulls.items())],
-        "locks": [{"environment": lock.environment, "pr": lock.pr, "holder": lock.holder,
-                   "url": lock.url, "acquired_at": lock.acquired_at} for lock in held],
+        "locks": [{"project": lock.project, "environment": lock.environment, "pr": lock.pr,
+                   "holder": lock.holder, "url": lock.url, "acquired_at": lock.acquired_at}
+                  for lock in held],
         "drift": drift.status(db, full_name),
-        "applies": [{"plan_id": r.id, "pr": r.pr, "environment": r.environment,
+        "applies": [{"plan_id": r.id, "pr": r.pr, "project": r.project_name or r.project,
+                     "environment": r.environment,
                      "head_sha": r.head_sha, "digest": r.digest, "status": r.status,
                      "applied_at": r.applied_at} for r in applied],
     }
@@ -78,22 +80,34 @@ def repo(runtime: Runtime, op: Operator, full_name: str) -> dict[str, Any]:
 
 def plan_summary(row: Plan) -> dict[str, Any]:
     requirements = list(plans.requirements_of(row))
+    owners = [o for o in (row.policy_owners or "").split(",") if o]
     return {
-        "id": row.id, "pr": row.pr, "environment": row.environment, "provider": row.provider,
+        "id": row.id, "pr": row.pr, "project": row.project_name or row.project,
+        "environment": row.environment, "provider": row.provider,
         "head_sha": row.head_sha, "digest": row.digest, "summary": row.headline,
         "has_changes": row.has_changes, "status": row.status, "reviewed": row.reviewed,
-        "cost": getattr(row, "cost", None), "policy": getattr(row, "policy", None),
+        "cost": getattr(row, "cost", None), "policy": policy_result(row.policy_failures),
+        "policy_failures": row.policy_failures, "policy_owners": owners,
         "requirements": requirements, "apply_on_merge": row.apply_on_merge,
-        "who_may_apply": who_may_apply(requirements), "created_at": row.created_at,
-        "applied_at": row.applied_at, "job_id": row.delivery_id,
+        "who_may_apply": who_may_apply(requirements, row.policy_failures, owners),
+        "created_at": row.created_at, "applied_at": row.applied_at, "job_id": row.delivery_id,
     }
 
 
-def who_may_apply(requirements: list[str]) -> str:
+def policy_result(failures: int) -> str:
+    if not failures:
+        return "no failed check"
+    return f"{failures} failed check(s)"
+
+
+def who_may_apply(requirements: list[str], failures: int, owners: list[str]) -> str:
     rule = "anyone with write access (/infrar apply)"
     wanted = {"approved": "once approved", "mergeable": "once mergeable",
               "undiverged": "while not behind its base"}
     extra = [wanted.get(r, r) for r in requirements]
+    if failures:
+        extra.append(f"after a policy owner ({', '.join(owners) or 'none named'}) approves "
+                     "the failed checks")
     return rule + (" " + ", ".join(extra) if extra else "")
 
 
@@ -104,7 +118,8 @@ def plan(runtime: Runtime, op: Operator, plan_id: int) -> dict[str, Any] | None:
         return None
     found = plan_summary(row) | {"repo": row.repo}
     found["output"] = [line.text for line in job_output.lines(
-        runtime.db, row.delivery_id, stream=row.environment)]
+        runtime.db, runtime.vault, row.delivery_id,
+        stream=plans.state_environment(row.project, row.environment))]
     return found
 
 
@@ -165,7 +180,7 @@ def job(runtime: Runtime, op: Operator, job_id: str) -> dict[str, Any] | None:
     found = _job(row, repo_name, op)
     found["live"] = row.status in LIVE
     found["output"] = [{"id": line.id, "stream": line.stream, "text": line.text}
-                       for line in job_output.lines(runtime.db, job_id)]
+                       for line in job_output.lines(runtime.db, runtime.vault, job_id)]
     return found
 
 

@@ -62,7 +62,7 @@ def _events(runtime: Runtime, job_id: str, *, after: int) -> Generator[str, None
     started = beat = time.monotonic()
     yield f"retry: {RECONNECT_MS}\n\n"
     while True:
-        found = job_output.lines(runtime.db, job_id, after=after, limit=BATCH)
+        found = job_output.lines(runtime.db, runtime.vault, job_id, after=after, limit=BATCH)
         for line in found:
             data = json.dumps({"stream": line.stream, "text": line.text})
             yield f"id: {line.id}\nevent: line\ndata: {data}\n\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -42,8 +42,6 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
 
     @bp.errorhandler(HTTPException)
     def refused(error: HTTPException) -> Any:
-        from flask import jsonify
-
         code = error.code or 500
         message = error.message if isinstance(error, Refusal) else (error.name or "error")
         if request.path.startswith("/api/") or request.path.endswith("/events"):
@@ -130,7 +128,8 @@ def register(bp: Blueprint, runtime: Runtime, gate: Gate) -> None:
     @gate.page
     def unlock(owner: str, name: str, environment: str) -> Response:
         try:
-            actions.unlock(runtime, g.operator, repo=f"{owner}/{name}", environment=environment)
+            actions.unlock(runtime, g.operator, repo=f"{owner}/{name}", environment=environment,
+                           project=request.form.get("project", ""))
         except actions.Refused as exc:
             raise Refusal(exc.status, str(exc)) from None
         return redirect(url_for("dashboard.repo", owner=owner, name=name, notice="unlocked"))

@@ -244,6 +244,14 @@ def test_changes_need_the_sessions_csrf_token(dash: Dash) -> None:
     assert [(e.actor, e.action, e.outcome) for e in entries][0] == (
         "alice", "unlock", "released; comment posted")
     assert "unlock" in alice.get("/audit").text
+    # A project's lock, by the API with the session's CSRF header.
+    locks.acquire(dash.runtime.db, repo=REPO, environment="production", pr=1, holder="alice",
+                  url="u", project="api")
+    answer = alice.post(f"/api/repos/{REPO}/locks/production/unlock?project=api",
+                        headers={"X-CSRF-Token": _csrf(alice)})
+    assert answer.status_code == 200, answer.json
+    assert locks.get(dash.runtime.db, repo=REPO, environment="production", project="api") is None
+    assert "of project <code>api</code>" in dash.fake.bot_comments(REPO, 1)[-1]["body"]
 
 
 def test_access_is_checked_again(fake: FakeGitHub, app_env: dict[str, str]) -> None:

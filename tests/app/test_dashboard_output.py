@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from app_support import ENCRYPTION_KEY, wait_for
 
+from infrar.app.crypto import Vault, parse_keys
 from infrar.app.dashboard import stream
 from infrar.app.state import deliveries, job_output
 from infrar.app.state.db import Database
@@ -63,32 +65,59 @@ def _db(tmp_path: Path) -> Database:
     return db
 
 
-def test_job_output_is_bounded_per_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+VAULT = Vault(parse_keys(ENCRYPTION_KEY))
+
+
+def test_job_output_is_bounded_per_job_and_sealed(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     db = _db(tmp_path)
     monkeypatch.setattr(job_output, "MAX_LINES_PER_JOB", 3)
-    production = job_output.recorder(db, job_id="j1", stream="production")
-    staging = job_output.recorder(db, job_id="j1", stream="staging")
+    production = job_output.recorder(db, VAULT, job_id="j1", stream="production")
+    staging = job_output.recorder(db, VAULT, job_id="j1", stream="staging")
     production("one")
+    production.flush()
     staging("two with ghp_" + "x" * 36)
+    staging.flush()
     production("three " + "y" * 5000)
+    production.flush()
     for text in ("four", "five"):
         staging(text)
-    kept = job_output.lines(db, "j1")
+    staging.flush()
+    kept = job_output.lines(db, VAULT, "j1")
     assert [line.stream for line in kept] == ["production", "staging", "production", "staging"]
     assert kept[1].text == "two with [redacted]"
     assert len(kept[2].text) == job_output.MAX_LINE_CHARS
     assert kept[3].text == job_output.TRUNCATED
     # A later attempt of the same job adds nothing past the bound.
-    job_output.recorder(db, job_id="j1", stream="production")("six")
-    assert len(job_output.lines(db, "j1")) == 4
+    again = job_output.recorder(db, VAULT, job_id="j1", stream="production")
+    again("six")
+    again.flush()
+    assert len(job_output.lines(db, VAULT, "j1")) == 4
     assert job_output.streams(db, "j1") == ["production", "staging"]
-    assert [line.text for line in job_output.lines(db, "j1", stream="staging")][0].startswith(
-        "two")
+    assert job_output.lines(db, VAULT, "j1", stream="staging")[0].text.startswith("two")
+    # Sealed at rest, like plans: the database holds none of the text.
+    stored = b"".join(f.read_bytes() for f in tmp_path.glob("state.db*"))
+    assert b"one" not in stored and b"three" not in stored and b"yyyy" not in stored
+
+
+def test_lines_are_written_in_batches_without_a_flush(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    record = job_output.recorder(db, VAULT, job_id="j2", stream="dev")
+    for index in range(50):
+        record(f"line {index}")
+    texts = wait_for(lambda: [line.text for line in job_output.lines(db, VAULT, "j2")]
+                     if job_output.count(db, "j2") == 50 else None, what="the lines stored")
+    assert texts == [f"line {index}" for index in range(50)]
+    # Without an encryption key nothing is kept.
+    keyless = job_output.recorder(db, Vault(()), job_id="j3", stream="dev")
+    keyless("plain")
+    keyless.flush()
+    assert job_output.count(db, "j3") == 0
 
 
 class _Runtime:
     def __init__(self, db: Database) -> None:
-        self.db = db
+        self.db, self.vault = db, VAULT
 
 
 def test_event_stream_beats_ends_by_itself_and_is_bounded(tmp_path: Path,
@@ -97,8 +126,9 @@ def test_event_stream_beats_ends_by_itself_and_is_bounded(tmp_path: Path,
     db = _db(tmp_path)
     deliveries.record(db, delivery_id="live", event="pull_request", action="opened",
                       subject=None, payload=b"{}")
-    record = job_output.recorder(db, job_id="live", stream="production")
+    record = job_output.recorder(db, VAULT, job_id="live", stream="production")
     record("Refreshing state...")
+    record.flush()
     monkeypatch.setattr(stream, "POLL_S", 0.01)
     monkeypatch.setattr(stream, "HEARTBEAT_S", 0.0)
     monkeypatch.setattr(stream, "MAX_STREAM_S", 0.2)
@@ -110,6 +140,7 @@ def test_event_stream_beats_ends_by_itself_and_is_bounded(tmp_path: Path,
     assert not any("event: end" in e for e in events)  # still running: the client reconnects
     first = int(events[1].split("\n")[0].removeprefix("id: "))
     record("Plan: 1 to add, 0 to change, 0 to destroy.")
+    record.flush()
     deliveries.finish(db, "live")
     resumed = list(stream.Stream(runtime, "live", after=first))  # type: ignore[arg-type]
     assert "Plan: 1 to add" in resumed[1] and "Refreshing" not in "".join(resumed)
