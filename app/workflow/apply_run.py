@@ -84,7 +84,7 @@ def apply_reviewed(ctx: Context, pr: PullInfo, environment: str, *, head_sha: st
             workdir=workdir / "tf",
             state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=scope),
             env={**env, **secrets}, secrets=list(secrets.values()),
-            on_output=job_output.recorder(rt.db, job_id=ctx.job.id, stream=scope))
+            on_output=job_output.recorder(rt.db, rt.vault, job_id=ctx.job.id, stream=scope))
     except Exception as exc:  # noqa: BLE001 - reported on the PR, Terraform's text redacted
         plans.finish_apply(rt.db, plan.id, ok=False)
         return ApplyOutcome(environment, False,
