@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # db imports models, which imports this module
 MAX_LINES_PER_JOB = 5000
 MAX_LINE_CHARS = 2000
 TRUNCATED = "[output truncated: more lines than the App keeps per job]"
+UNREADABLE = "[sealed with a key the App no longer has]"
 FLUSH_S = 0.25
 IDLE_S = 2.0  # the flusher stops after this long without a line (and starts again on one)
 
@@ -131,8 +132,16 @@ def lines(db: Database, vault: Vault, job_id: str, *, stream: str | None = None,
         query = query.where(JobOutputLine.stream == stream)
     with db.session() as s:
         rows = list(s.execute(query.order_by(JobOutputLine.id).limit(limit)).scalars())
-    return [Line(r.id, r.stream, vault.open(r.line, context=_context(r.job_id, r.stream))
-                 .decode()) for r in rows]
+    return [Line(r.id, r.stream, _open(vault, r)) for r in rows]
+
+
+def _open(vault: Vault, row: JobOutputLine) -> str:
+    from infrar.app.crypto import CryptoError
+
+    try:
+        return vault.open(row.line, context=_context(row.job_id, row.stream)).decode()
+    except CryptoError:
+        return UNREADABLE
 
 
 def streams(db: Database, job_id: str) -> list[str]:

@@ -154,3 +154,15 @@ def test_event_stream_beats_ends_by_itself_and_is_bounded(tmp_path: Path,
     stream.Stream(runtime, "live", after=0).close()  # type: ignore[arg-type]
     for one in held[1:]:
         one.close()
+
+
+def test_lines_of_a_retired_key_show_as_unreadable(tmp_path: Path) -> None:
+    import base64
+
+    db = _db(tmp_path)
+    record = job_output.recorder(db, VAULT, job_id="old", stream="dev")
+    record("planned long ago")
+    record.flush()
+    newer = Vault(parse_keys(base64.b64encode(b"n" * 32).decode()))
+    assert [line.text for line in job_output.lines(db, newer, "old")] == [
+        job_output.UNREADABLE]
