@@ -12,7 +12,7 @@ def test_manifest_permissions_and_events() -> None:
     manifest = json.loads(resources.files("infrar.app").joinpath("manifest.json").read_text())
     assert manifest["default_permissions"] == {
         "metadata": "read", "contents": "write", "pull_requests": "write", "issues": "write",
-        "checks": "write"}
+        "checks": "write", "members": "read"}
     assert manifest["default_events"] == ["pull_request", "issue_comment"]
     assert manifest["hook_attributes"]["url"].endswith("/webhook")
 
