@@ -57,6 +57,7 @@ def repo(runtime: Runtime, op: Operator, full_name: str) -> dict[str, Any]:
     for row in rows:
         if row.status != plans.SUPERSEDED:
             latest[(row.pr, row.project, row.environment)] = row
+    names = {row.project: row.project_name or row.project for row in rows}
     pulls: dict[int, list[dict[str, Any]]] = {}
     for (pr, _project, _env), row in sorted(latest.items()):
         pulls.setdefault(pr, []).append(plan_summary(row))
@@ -67,9 +68,9 @@ def repo(runtime: Runtime, op: Operator, full_name: str) -> dict[str, Any]:
         "url": f"{web}/{full_name}",
         "pulls": [{"number": pr, "url": f"{web}/{full_name}/pull/{pr}", "plans": found}
                   for pr, found in sorted(pulls.items())],
-        "locks": [{"project": lock.project, "environment": lock.environment, "pr": lock.pr,
-                   "holder": lock.holder, "url": lock.url, "acquired_at": lock.acquired_at}
-                  for lock in held],
+        "locks": [{"project": names.get(lock.project, lock.project), "project_key": lock.project,
+                   "environment": lock.environment, "pr": lock.pr, "holder": lock.holder,
+                   "url": lock.url, "acquired_at": lock.acquired_at} for lock in held],
         "drift": drift.status(db, full_name),
         "applies": [{"plan_id": r.id, "pr": r.pr, "project": r.project_name or r.project,
                      "environment": r.environment,
