@@ -76,7 +76,7 @@ def planned(db: Database, *, repo: str, pr: int) -> list[Planned]:
     """Every project and environment of a pull request with a plan that is not superseded."""
     with db.session() as s:
         rows = s.execute(select(Plan.project, Plan.environment, Plan.project_name).where(
-            Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).tuples()
+            Plan.repo == repo, Plan.pr == pr, Plan.status != SUPERSEDED)).all()
         return sorted({Planned(str(p), str(e), str(n or p)) for p, e, n in rows})
 
 
