@@ -237,13 +237,24 @@ def postgres_database(admin: str, given: str | None) -> Iterator[str]:
         engine.dispose()
 
 
+def _private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
 def run_setup(setup: str, args: argparse.Namespace) -> Result:
     folder = Path(tempfile.mkdtemp(prefix=f"infrar-load-{setup}-"))
     processes = Processes(folder)
     result = Result(setup)
     prefix = f"load-{secrets.token_hex(4)}"
     env = {"INFRAR_WEBHOOK_SECRET": SECRET.decode(), "INFRAR_DATA_DIR": str(folder / "data"),
-           "INFRAR_LEASE_SECONDS": "30", "INFRAR_REQUEUE_SECONDS": "20"}
+           "INFRAR_LEASE_SECONDS": "30", "INFRAR_REQUEUE_SECONDS": "20",
+           # Workers refuse to start without an App; the deliveries never reach GitHub.
+           "INFRAR_GITHUB_APP_ID": "1", "INFRAR_GITHUB_PRIVATE_KEY": _private_key()}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     serve = ["serve", "--port", str(port), "--log-level", "warning"]
