@@ -323,6 +323,7 @@ def _generate(ctx: Context, root: Path, targets: dict[str, Target]
                 cache_root=ctx.runtime.settings.data_dir)
             outcome.problems += generated[name].errors
             outcome.warnings += generated[name].warnings
+            outcome.services = generated[name].services
         except (GenerationUnavailable, EngineError) as exc:
             outcome.problems.append(str(exc))
         outcomes[name] = outcome
