@@ -10,6 +10,7 @@ from typing import Any
 from infrar.app.workflow.generation import Generated
 from infrar.engine.config import Target
 from infrar.engine.infra.catalog import load_plugin
+from infrar.engine.infra.compute import rights_from_code, services_review
 from infrar.engine.infra.cost import estimate
 from infrar.engine.infra.generate import generate_paths, write_generated
 from infrar.engine.infra.runs import terraform_environment
@@ -29,8 +30,11 @@ def generate(*, source_root: Path, target: Target, out_dir: Path, cache_root: Pa
     def cost_of(plan: Mapping[str, Any]) -> str:
         return estimate(plan, pricing).brief
 
+    rights = result.services or rights_from_code(paths, target)
+    services = services_review(rights, provider=target.provider,
+                               deployed=result.plugin.compute is not None)
     return Generated(errors, warnings, terraform_env(provider=target.provider,
-                                                     cache_root=cache_root), cost_of)
+                                                     cache_root=cache_root), cost_of, services)
 
 
 def terraform_env(*, provider: str, cache_root: Path) -> dict[str, str]:

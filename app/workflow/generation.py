@@ -29,6 +29,8 @@ class Generated:
     terraform_env: Mapping[str, str] = field(default_factory=dict)
     cost_of: Callable[[Mapping[str, Any]], str] | None = None
     """Plan JSON -> a one-line cost estimate."""
+    services: str = ""
+    """Markdown for the review: the services, their images and the rights each one gets."""
 
 
 class Generator(Protocol):

@@ -51,6 +51,8 @@ class EnvironmentOutcome:
     policy_error: str | None = None
     """Why the policies could not be checked (which then counts as a failure)."""
     policy_owners: tuple[str, ...] = ()
+    services: str = ""
+    """Markdown: the services, their images and the rights each one gets (empty: none)."""
 
     @property
     def ok(self) -> bool:
@@ -88,7 +90,8 @@ def environment_section(outcome: EnvironmentOutcome) -> str:
            if outcome.apply_on_merge else "Apply it with ")
     needs = (f" Apply requirements: {', '.join(outcome.requirements)}."
              if outcome.requirements else "")
-    return (text + policy_section(outcome)
+    services = "\n" + outcome.services if outcome.services else ""
+    return (text + services + policy_section(outcome)
             + f"\n{how}`/infrar apply {outcome.flags}`.{needs}\n")
 
 

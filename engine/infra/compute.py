@@ -4,10 +4,12 @@ service and what runs it), each service's image variable, and each capability mo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from infrar.engine.config import ServiceConfig
+from infrar.engine.config import ServiceConfig, Target
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.infra import hcl
 from infrar.engine.infra.catalog import Compute, ProviderPlugin, Service
@@ -16,6 +18,7 @@ from infrar.engine.naming import Naming
 from infrar.engine.services import ServiceUses
 
 MODULE = "compute"
+RUNS_LOCALLY = "runs locally (`infrar run`)"
 DIGEST = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
 
 
@@ -164,22 +167,56 @@ def _compute(plugin: ProviderPlugin) -> Compute:
     return plugin.compute
 
 
-def rights_markdown(rights: dict[str, ServiceRights]) -> str:
-    """The services and what each one is granted, as a Markdown table for a review."""
-    lines = ["| Service | Runs as | Resource | Operations | Permissions |",
-             "| --- | --- | --- | --- | --- |"]
+def rights_markdown(rights: dict[str, ServiceRights],
+                    images: Mapping[str, str] | None = None) -> str:
+    """The services and what each one is granted, as a Markdown table for a review; with
+    `images` (service -> what it runs), an Image column too."""
+    image = "| Image " if images is not None else ""
+    lines = [f"| Service | Runs as {image}| Resource | Operations | Permissions |",
+             "| --- | --- " + ("| --- " if images is not None else "") + "| --- | --- | --- |"]
     for name, r in rights.items():
         kind = r.config.kind + (", public" if r.config.kind == "http" and r.config.public else "")
         if r.config.schedule:
             kind += f", `{r.config.schedule}`"
+        lead = f"| {_cell(name)} | {_cell(kind)} |"
+        if images is not None:
+            lead += f" {_cell(images.get(name, ''))} |"
         resources = r.inventory.resources
         if not resources:
-            lines.append(f"| {_cell(name)} | {_cell(kind)} | nothing | | |")
+            lines.append(f"{lead} nothing | | |")
         for res in resources:
-            lines.append(f"| {_cell(name)} | {_cell(kind)} | {_cell(res.kind)} "
-                         f"`{_cell(res.key)}` | {_cell(', '.join(res.operations))} | "
-                         f"{_cell(', '.join(f'`{p}`' for p in res.permissions))} |")
+            permissions = ", ".join(f"`{p}`" for p in res.permissions) or "none (local files)"
+            lines.append(f"{lead} {_cell(res.kind)} `{_cell(res.key)}` | "
+                         f"{_cell(', '.join(res.operations))} | {_cell(permissions)} |")
     return "\n".join(lines) + "\n"
+
+
+def services_review(rights: dict[str, ServiceRights], *, provider: str, deployed: bool) -> str:
+    """The review's services section: each service, its image and what it is granted.
+    `deployed`: the provider runs the services (a cloud); otherwise `infrar run` does."""
+    if not rights:
+        return ""
+    image = (f"built at apply from the {provider} tree, deployed by digest" if deployed
+             else RUNS_LOCALLY)
+    note = ("Each service runs as its own identity holding exactly these permissions."
+            if deployed else "On `local` the services are local processes: the operations "
+            "come from each service's code, as on a cloud, but no identity restricts them.")
+    return ("#### Services\n\n" + rights_markdown(rights, {n: image for n in rights})
+            + "\n" + note + "\n")
+
+
+def rights_from_code(paths: list[Path], target: Target) -> dict[str, ServiceRights]:
+    """Each service's resources and operations, found in its own code, on any provider (the
+    generation holds them only where the provider runs services)."""
+    from infrar.engine.infra.catalog import load_plugin
+    from infrar.engine.pipeline import run_pipeline
+    from infrar.engine.services import service_uses
+
+    if not target.config.services:
+        return {}
+    found = run_pipeline(paths, config=target.config, targets={}, build=False)
+    return service_rights(service_uses(target.config, found.scan, roots=paths),
+                          plugin=load_plugin(target.provider), naming=target.naming)
 
 
 def _cell(text: str) -> str:
