@@ -130,11 +130,23 @@ def plan(paths: tuple[Path, ...], provider: str | None, environment: str | None,
         fail([f"error: {redact(str(exc), secrets)}"], code=EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(outcome.as_json(secrets), indent=2))
-    elif markdown:
+        return
+    if markdown:
         title = f"infrar plan: {target.provider} / {target.environment}"
         click.echo(outcome.markdown(title, secrets), nl=False)
     else:
         click.echo(outcome.text(secrets), nl=False)
+    click.echo(_services_review(paths, target, prepared.generation), nl=False)
+
+
+def _services_review(paths: tuple[Path, ...], target: Target, generation: Generation) -> str:
+    """The services, their images and the rights each one gets (the review's table)."""
+    from infrar.engine.infra.compute import rights_from_code, services_review
+
+    rights = generation.services or rights_from_code(source_paths(paths, target.config), target)
+    review = services_review(rights, provider=target.provider,
+                             deployed=generation.plugin.compute is not None)
+    return "\n" + review if review else ""
 
 
 @click.command()
