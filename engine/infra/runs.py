@@ -8,7 +8,7 @@ import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,8 +198,10 @@ def changed_files(workdir: Path, files: dict[str, bytes]) -> list[str]:
 
 
 def run_apply(generation: Generation, *, workdir: Path, env: Mapping[str, str],
-              secrets: tuple[str, ...] = ()) -> ApplyResult:
-    """Apply the saved plan, if the code still generates what it was made from."""
+              secrets: tuple[str, ...] = (),
+              on_output: Callable[[str], None] | None = None) -> ApplyResult:
+    """Apply the saved plan, if the code still generates what it was made from; `on_output`
+    gets each line of Terraform's output as it comes (secrets redacted)."""
     plan_file = workdir / PLAN_FILE
     if not plan_file.is_file():
         raise StalePlanError(f"no saved plan in {workdir}; run `infrar plan` first")
@@ -208,7 +210,7 @@ def run_apply(generation: Generation, *, workdir: Path, env: Mapping[str, str],
         raise StalePlanError(
             f"the code or the provider plugin changed since the plan ({', '.join(changed)}); "
             "run `infrar plan` again and review it", changed_files=changed)
-    result = apply(workdir, plan_file=plan_file, env=env, secrets=secrets)
+    result = apply(workdir, plan_file=plan_file, env=env, secrets=secrets, on_output=on_output)
     # An applied plan is spent: a second apply must ask for a new, reviewed plan.
     plan_file.unlink(missing_ok=True)
     digest_path(plan_file).unlink(missing_ok=True)
