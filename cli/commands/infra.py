@@ -197,7 +197,7 @@ def _deploy(target: Target, prepared: PreparedRun, secrets: tuple[str, ...],
 
     def apply_reviewed(on_line: Callable[[str], None]) -> str:
         return run_apply(prepared.generation, workdir=prepared.workdir, env=prepared.env,
-                         secrets=secrets).output
+                         secrets=secrets, on_output=on_line).output
 
     try:
         with progress_to(sys.stderr) as progress:
