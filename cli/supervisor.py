@@ -241,7 +241,8 @@ def service_argv(service: ServiceConfig, python: str = sys.executable) -> list[s
         return [python, "-m", "uvicorn", entry, "--host", HOST, "--port", str(service.port)]
     if importlib.util.find_spec("waitress") is None:
         raise RunError(f"service {service.name!r} is a wsgi application, served with waitress, "
-                       "which is not installed: pip install 'infrar[local]'")
+                       "which is not installed: pip install 'infrar[local] @ "
+                       "git+https://github.com/infrar/infrar@<release tag>' (docs/install.md)")
     return [python, "-m", "waitress", f"--listen={HOST}:{service.port}", entry]
 
 

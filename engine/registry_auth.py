@@ -91,6 +91,11 @@ def acr_refresh_token(host: str, entra_token: str, *, scheme: str = "https") -> 
     return refresh
 
 
+RELEASE_URL = "git+https://github.com/infrar/infrar@<release tag>"
+"""Infrar is installed from its repository at a release tag (it is not on PyPI)."""
+
+
 def _missing(extra: str, package: str) -> RegistryLoginError:
     return RegistryLoginError(f"logging in to the {extra} registry needs {package}: "
-                              f"pip install 'infrar[{extra}]'")
+                              f"pip install 'infrar[{extra}] @ {RELEASE_URL}' "
+                              "(docs/install.md)")

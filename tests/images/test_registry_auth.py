@@ -57,7 +57,8 @@ def test_without_the_providers_extra_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
     with pytest.raises(RegistryLoginError) as raised:
         registry_login(provider, "registry.example.com")
-    assert f"pip install 'infrar[{extra}]'" in str(raised.value)
+    assert (f"pip install 'infrar[{extra}] @ git+https://github.com/infrar/infrar@<release tag>'"
+            in str(raised.value))
 
 
 @pytest.fixture
