@@ -53,17 +53,40 @@ def _authenticated(repo: Repo, token: str) -> Iterator[None]:
                        f"{(exc.stderr or '').strip()[-2000:]}") from None
 
 
-def checkout(*, url: str, sha: str, dest: Path, token: str) -> Checkout:
-    """A working tree of exactly `sha` (shallow: history is not needed to commit on top)."""
+def checkout(*, url: str, sha: str, dest: Path, token: str, branch: str | None = None
+             ) -> Checkout:
+    """A working tree of exactly `sha` (shallow: history is not needed to commit on top).
+    `branch`, when given, is fetched in the same fetch (its tip only), for `file_at_branch`;
+    a branch the remote does not have is left out."""
     repo = Repo.init(dest)
     repo.create_remote("origin", url)
     with _authenticated(repo, token):
-        repo.git.fetch("origin", sha, depth=1, no_tags=True)
-        repo.git.checkout("--detach", "FETCH_HEAD")
+        if branch is None or not _fetch(repo, sha, _branch_refspec(branch)):
+            _fetch(repo, sha)
+        repo.git.checkout("--detach", sha)
     head = repo.head.commit.hexsha
     if head != sha:
         raise GitError(f"fetched {head}, expected {sha}")
     return Checkout(repo, dest, head)
+
+
+def _fetch(repo: Repo, *refspecs: str) -> bool:
+    """Fetch the tips of `refspecs`; False when one of several is not on the remote."""
+    try:
+        repo.git.fetch("origin", *refspecs, depth=1, no_tags=True)
+    except GitCommandError:
+        if len(refspecs) == 1:
+            raise
+        return False
+    return True
+
+
+def _branch_refspec(branch: str) -> str:
+    return f"+refs/heads/{branch}:{_remote_ref(branch)}"
+
+
+def _remote_ref(branch: str) -> str:
+    return f"refs/remotes/origin/{branch}"
 
 
 def commit_all(work: Checkout, *, message: str, generated: tuple[str, ...] = ()) -> str:
@@ -90,15 +113,14 @@ def push_branch(work: Checkout, *, branch: str, token: str) -> None:
         work.repo.git.push("--force", "origin", f"HEAD:refs/heads/{branch}")
 
 
-def file_at_branch(work: Checkout, *, branch: str, path: str, token: str) -> bytes | None:
-    """A file as it is on `branch` of the remote, or None when the branch or file is absent."""
-    try:
-        with _authenticated(work.repo, token):
-            work.repo.git.fetch("origin", f"refs/heads/{branch}", depth=1, no_tags=True)
-    except GitError:
+def file_at_branch(work: Checkout, *, branch: str, path: str) -> bytes | None:
+    """A file as it is on `branch` of the remote, as fetched with the checkout (`checkout`'s
+    `branch`), or None when the branch or file is absent."""
+    ref = _remote_ref(branch)
+    if not any(r.path == ref for r in work.repo.refs):
         return None
     try:
-        blob = work.repo.commit("FETCH_HEAD").tree / path
+        blob = work.repo.commit(ref).tree / path
     except KeyError:
         return None
     return bytes(blob.data_stream.read())

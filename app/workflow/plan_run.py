@@ -116,8 +116,9 @@ def run_plan(ctx: Context, request: Request) -> bool:
 
 def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Path) -> bool:
     pr = request.pr
+    # The base branch comes in the same fetch, for its configuration (`_base_settings`).
     work = gitops.checkout(url=ctx.payload["repository"]["clone_url"], sha=pr.head_sha,
-                           dest=root / CHECKOUT_DIR, token=ctx.token())
+                           dest=root / CHECKOUT_DIR, token=ctx.token(), branch=pr.base_ref)
     found = _config(ctx, gh, request, check, work.root)
     if found is None:
         return False
@@ -161,8 +162,7 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
                                                  f"{render.short(pr.head_sha)}",
                                    generated=tuple(f"{r.prefix}{d}" for r in runs if r.tree.ok
                                                    for d in (BUILD_DIR, GENERATED_DIR)))
-        gitops.push_branch(work, branch=branch, token=ctx.token())
-        _plan_all(ctx, request, ready, root)
+        _push_while_planning(ctx, request, work, branch, ready, root)
     for run in runs:
         for outcome in run.outcomes.values():
             # Generators and Terraform name files by where they ran: the reader knows the
@@ -330,6 +330,18 @@ def _generate(ctx: Context, root: Path, targets: dict[str, Target]
     return outcomes, generated
 
 
+def _push_while_planning(ctx: Context, request: Request, work: gitops.Checkout, branch: str,
+                         runs: list[ProjectRun], root: Path) -> None:
+    """Push the bot branch while Terraform plans (the plans need nothing from the push); the
+    review waits for both, and a failed push fails the job as it did when it came first."""
+    token = ctx.token()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as pusher:
+        pushed = pusher.submit(contextvars.copy_context().run, gitops.push_branch, work,
+                               branch=branch, token=token)
+        _plan_all(ctx, request, runs, root)
+    pushed.result()
+
+
 def _plan_all(ctx: Context, request: Request, runs: list[ProjectRun], root: Path) -> None:
     """Plan every environment of every run, at most INFRAR_PLAN_WORKERS at once."""
     tasks = [(run, outcome) for run in runs for outcome in run.outcomes.values()]
@@ -401,7 +413,7 @@ def _base_settings(ctx: Context, work: gitops.Checkout, base_ref: str, root: Pat
     can add requirements but never drop the ones already merged, nor name its own policy
     owners where the base branch names them."""
     path = project.config_file.as_posix()
-    data = gitops.file_at_branch(work, branch=base_ref, path=path, token=ctx.token())
+    data = gitops.file_at_branch(work, branch=base_ref, path=path)
     if data is None or len(data) > MAX_CONFIG_BYTES:
         return {}
     copy = root / "base" / (project.key or "root") / CONFIG_FILE
