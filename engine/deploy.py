@@ -29,7 +29,14 @@ from typing import Any, Protocol
 from infrar.engine.buildah import Buildah, RegistryCredentials, build, find_buildah, push
 from infrar.engine.config import ServiceConfig, Target
 from infrar.engine.diagnostics import EngineError
-from infrar.engine.images import DEFAULT_BASE_IMAGE, ImageContext, image_context, write_context
+from infrar.engine.images import (
+    DEFAULT_BASE_IMAGE,
+    ImageContext,
+    image_context,
+    worker_listen_port,
+    write_context,
+)
+from infrar.engine.infra.catalog import load_plugin
 from infrar.engine.infra.compute import MODULE, image_variable
 from infrar.engine.infra.generate import Generation
 from infrar.engine.pipeline import Build, run_pipeline
@@ -143,6 +150,8 @@ class Deployment:
     """A folder of wheels to install from, with no package index."""
     health_attempts: int = HEALTH_ATTEMPTS
     health_interval_s: float = HEALTH_INTERVAL_S
+    worker_port: int | None = None
+    """Where the provider needs workers to listen (None: they need not listen)."""
 
 
 def deploy(deployment: Deployment, *, apply_reviewed: Callable[[LineCallback], str],
@@ -208,7 +217,8 @@ class _Run:
         d = self.deployment
         context = image_context(d.build, service, base_image=d.base_image,
                                 environment=d.environment,
-                                offline_wheels=d.offline_wheels is not None)
+                                offline_wheels=d.offline_wheels is not None,
+                                worker_port=d.worker_port)
         folder = _fresh_context(context, d.images_dir / name, d.offline_wheels)
         with self.step(f"build {name}") as on_line:
             built = build(d.buildah, folder, name=f"localhost/infrar/{name}:{tag}",
@@ -278,7 +288,8 @@ def deployment_for(target: Target, *, workdir: Path, env: Mapping[str, str],
         workdir=workdir, env=env, build=result.builds[target.provider],
         services=config.services, environment=target.environment,
         buildah=Buildah(find_buildah(environ)), login=login, base_image=base_image,
-        images_dir=config.root / IMAGES_ROOT / target.environment, secrets=secrets)
+        images_dir=config.root / IMAGES_ROOT / target.environment, secrets=secrets,
+        worker_port=worker_listen_port(load_plugin(target.provider).compute))
 
 
 def terraform_outputs(workdir: Path, *, env: Mapping[str, str]) -> dict[str, Any]:

@@ -63,6 +63,12 @@ variable "max_instances" {
   default     = 10
 }
 
+variable "worker_port" {
+  description = "Port Cloud Run needs every container to listen on ($PORT); worker images answer 200 there."
+  type        = number
+  default     = 8080
+}
+
 variable "kms_key_name" {
   description = "Cloud KMS key for the image repository; empty for Google-managed keys."
   type        = string
@@ -185,6 +191,12 @@ resource "google_cloud_run_v2_service" "worker" {
 
     containers {
       image = each.value.image
+
+      # Cloud Run counts a container as started once it listens on $PORT: the worker's image
+      # answers there while the worker runs.
+      ports {
+        container_port = var.worker_port
+      }
 
       resources {
         limits   = { cpu = var.cpu, memory = var.memory }
