@@ -13,11 +13,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infrar.engine import checkov_server
 from infrar.engine.config import ProjectConfig
 from infrar.engine.diagnostics import EngineError
 from infrar.engine.terraform.markdown import code, escape_html
@@ -30,6 +32,8 @@ SOURCE_CHECKOV = Path(__file__).resolve().parents[1] / CHECKOV_VENV
 DEFAULT_TIMEOUT_S = 600.0
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 MAX_SHOWN_FAILURES = 50
+USE_SERVER = os.environ.get("INFRAR_CHECKOV_SERVER", "1") != "0"
+"""Checks go through a checkov kept imported (checkov_server) unless INFRAR_CHECKOV_SERVER=0."""
 _PLAN_FILE = "plan.json"
 _POLICY_SUFFIXES = (".yaml", ".yml")
 _PASSED_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
@@ -277,15 +281,11 @@ def _run_checkov(argv: list[str], *, work: Path, timeout: float,
     env = {k: source[k] for k in _PASSED_ENV if k in source}
     env.update(_CHECKOV_ENV, HOME=str(work), TMPDIR=str(work))
     out_path, err_path = work / "stdout", work / "stderr"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        try:
-            code = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=out, stderr=err, timeout=timeout, check=False
-                                  ).returncode
-        except subprocess.TimeoutExpired:
-            raise CheckovFailedError(f"checkov timed out after {timeout:g}s") from None
-        except OSError as exc:
-            raise CheckovNotFoundError(f"cannot run checkov {argv[0]}: {exc}") from None
+    code = _run_served(argv, work=work, env=env, timeout=timeout, out_path=out_path,
+                       err_path=err_path)
+    if code is None:
+        code = _run_process(argv, work=work, env=env, timeout=timeout, out_path=out_path,
+                            err_path=err_path)
     if out_path.stat().st_size > MAX_OUTPUT_BYTES:
         raise CheckovFailedError(f"checkov printed more than {MAX_OUTPUT_BYTES} bytes")
     stdout = out_path.read_text(encoding="utf-8", errors="replace")
@@ -299,6 +299,53 @@ def _run_checkov(argv: list[str], *, work: Path, timeout: float,
         raise CheckovFailedError("checkov's output is not its JSON report:\n"
                                  + _tail(stdout)) from None
     return _terraform_plan_report(report)
+
+
+def _run_served(argv: list[str], *, work: Path, env: dict[str, str], timeout: float,
+                out_path: Path, err_path: Path) -> int | None:
+    """The check run by the checkov server; None when there is none to use."""
+    if not USE_SERVER:
+        return None
+    server = checkov_server.server_for(Path(argv[0]), _server_environment())
+    request = checkov_server.Request(argv=argv, cwd=work, env=env, stdout=out_path,
+                                     stderr=err_path, timeout=timeout)
+    try:
+        return server.run(request)
+    except checkov_server.CheckTimeout:
+        raise CheckovFailedError(f"checkov timed out after {timeout:g}s") from None
+
+
+def _run_process(argv: list[str], *, work: Path, env: dict[str, str], timeout: float,
+                 out_path: Path, err_path: Path) -> int:
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        try:
+            return subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=out, stderr=err, timeout=timeout, check=False
+                                  ).returncode
+        except subprocess.TimeoutExpired:
+            raise CheckovFailedError(f"checkov timed out after {timeout:g}s") from None
+        except OSError as exc:
+            raise CheckovNotFoundError(f"cannot run checkov {argv[0]}: {exc}") from None
+
+
+def warm_server(checkov: Path | None = None) -> threading.Thread | None:
+    """Start the checkov server in the background (for a long-lived process such as the App),
+    so the first check does not wait for checkov's start-up. The thread that starts it, or None
+    when checkov is missing."""
+    if not USE_SERVER:
+        return None
+    try:
+        executable = find_checkov(checkov)
+    except CheckovNotFoundError:
+        return None
+    return checkov_server.warm(executable, _server_environment())
+
+
+def _server_environment() -> dict[str, str]:
+    """What the server starts with: what a check's checkov gets, but for its own folders."""
+    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    env.update(_CHECKOV_ENV)
+    return env
 
 
 def _terraform_plan_report(report: Any) -> dict[str, Any]:

@@ -196,3 +196,65 @@ def test_a_policy_linked_from_outside_the_project_is_not_read(tmp_path) -> None:
     config = _config(root, "policy:\n  checkov: false\n  custom: policies\n")
     result = check_plan(S3_PLAN, config=config, project_root=root, checkov=Path(os.devnull))
     assert result.custom == () and result.passed
+
+
+def _served_only(monkeypatch) -> None:
+    """Checks must go through the checkov server: running checkov as a process fails."""
+    def refused(*args, **kwargs):
+        raise AssertionError("checkov ran as a process of its own, not through the server")
+    monkeypatch.setattr(policy, "USE_SERVER", True)
+    monkeypatch.setattr(policy, "_run_process", refused)
+
+
+def test_the_checkov_server_gives_what_checkov_does_and_keeps_each_projects_policies(
+        project, run, terraform, tmp_path, monkeypatch) -> None:
+    checkov = _checkov()
+    shown = _local_plan(project, run)
+    policies = project.root / "policies"
+    policies.mkdir()
+    (policies / "folders.yaml").write_text(FOLDER_POLICY.format(prefix="/srv/buckets/"))
+    with_custom = _config(project.root, "policy:\n  custom: policies\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    without = _config(other, "")
+    cases = [(with_custom, project.root), (without, other), (with_custom, project.root)]
+
+    monkeypatch.setattr(policy, "USE_SERVER", False)
+    alone = [check_plan(shown, config=c, project_root=r, checkov=checkov).as_json()
+             for c, r in cases]
+    _served_only(monkeypatch)
+    served = [check_plan(shown, config=c, project_root=r, checkov=checkov).as_json()
+              for c, r in cases]
+
+    assert served == alone
+    ids = [{f["check_id"] for f in result["failures"]} for result in served]
+    assert "CKV2_PHOTOS_1" in ids[0] and "CKV2_PHOTOS_1" in ids[2]
+    # The first project's custom policy, loaded by the check before, is not the other's.
+    assert "CKV2_PHOTOS_1" not in ids[1]
+    served_s3 = check_plan(S3_PLAN, config=without, project_root=other, checkov=checkov)
+    assert "CKV_AWS_57" in {f.check_id for f in served_s3.failures}
+
+
+def test_a_check_that_outlives_its_time_is_ended_and_the_server_serves_the_next(
+        tmp_path, monkeypatch) -> None:
+    checkov = _checkov()
+    _served_only(monkeypatch)
+    config = _config(tmp_path, "")
+    policy.warm_server(checkov).join()
+    with pytest.raises(policy.CheckovFailedError, match="timed out after 0.01s"):
+        check_plan(S3_PLAN, config=config, project_root=tmp_path, checkov=checkov, timeout=0.01)
+    result = check_plan(S3_PLAN, config=config, project_root=tmp_path, checkov=checkov)
+    assert "CKV_AWS_57" in {f.check_id for f in result.failures}
+
+
+def test_without_a_python_beside_checkov_checks_run_checkov_as_a_process(
+        tmp_path, monkeypatch) -> None:
+    real = _checkov()
+    alone = tmp_path / "bin" / "checkov"
+    alone.parent.mkdir()
+    alone.write_text(f"#!/bin/sh\nexec {real} \"$@\"\n")
+    alone.chmod(0o755)
+    monkeypatch.setattr(policy, "USE_SERVER", True)
+    config = _config(tmp_path, "")
+    result = check_plan(S3_PLAN, config=config, project_root=tmp_path, checkov=alone)
+    assert "CKV_AWS_57" in {f.check_id for f in result.failures}
