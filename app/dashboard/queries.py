@@ -87,7 +87,7 @@ def plan_summary(row: Plan) -> dict[str, Any]:
         "environment": row.environment, "provider": row.provider,
         "head_sha": row.head_sha, "digest": row.digest, "summary": row.headline,
         "has_changes": row.has_changes, "status": row.status, "reviewed": row.reviewed,
-        "cost": getattr(row, "cost", None), "policy": policy_result(row.policy_failures),
+        "cost": row.cost or None, "policy": policy_result(row.policy_failures),
         "policy_failures": row.policy_failures, "policy_owners": owners,
         "requirements": requirements, "apply_on_merge": row.apply_on_merge,
         "who_may_apply": who_may_apply(requirements, row.policy_failures, owners),

@@ -80,6 +80,8 @@ class Plan(Base):
     """Failed policy checks of this plan; above zero, apply waits for a policy owner."""
     policy_owners: Mapped[str] = mapped_column(Text, default="")
     """Who may approve failed policies (comma-separated logins and `org/team`s)."""
+    cost: Mapped[str] = mapped_column(Text, default="")
+    """The plan's estimated monthly cost as the review shows it; empty when unknown."""
     created_at: Mapped[float] = mapped_column(Float)
     applied_at: Mapped[float | None] = mapped_column(Float)
 

@@ -40,7 +40,8 @@ def save(db: Database, vault: Vault, *, repo: str, pr: int, environment: str, pr
          head_sha: str, digest: str, archive: bytes, headline: str, has_changes: bool,
          delivery_id: str, requirements: tuple[str, ...] = (),
          apply_on_merge: bool = False, project: str = "", project_name: str = "",
-         policy_failures: int = 0, policy_owners: tuple[str, ...] = ()) -> int:
+         policy_failures: int = 0, policy_owners: tuple[str, ...] = (),
+         cost: str = "") -> int:
     sealed = vault.seal_bytes(archive, context=_context(repo, pr, project, environment,
                                                         head_sha, digest))
     with db.session() as s:
@@ -53,7 +54,8 @@ def save(db: Database, vault: Vault, *, repo: str, pr: int, environment: str, pr
                    archive=sealed, headline=headline, has_changes=has_changes,
                    status=PLANNED, delivery_id=delivery_id, reviewed=False, created_at=now(),
                    requirements=",".join(requirements), apply_on_merge=apply_on_merge,
-                   policy_failures=policy_failures, policy_owners=",".join(policy_owners))
+                   policy_failures=policy_failures, policy_owners=",".join(policy_owners),
+                   cost=cost)
         s.add(row)
         s.flush()
         return int(row.id)

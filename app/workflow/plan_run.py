@@ -391,7 +391,8 @@ def _plan_environment(ctx: Context, request: Request, run: ProjectRun,
         archive=planned.archive, headline=planned.summary.headline,
         has_changes=planned.has_changes, delivery_id=ctx.job.id,
         requirements=outcome.requirements, apply_on_merge=outcome.apply_on_merge,
-        policy_failures=outcome.policy_failures, policy_owners=outcome.policy_owners)
+        policy_failures=outcome.policy_failures, policy_owners=outcome.policy_owners,
+        cost=outcome.cost or "")
 
 
 def _check_policies(run: ProjectRun, outcome: render.EnvironmentOutcome,

@@ -86,7 +86,7 @@ def _dash(fake: FakeGitHub, app_env: dict[str, str], **extra: str) -> Dash:
     plan_id = plans.save(db, runtime.vault, repo=REPO, pr=pull.number, environment="production",
                          provider="local", head_sha=pull.head_sha, digest="d" * 64,
                          archive=b"archive", headline="Plan: 1 to add", has_changes=True,
-                         delivery_id="planned-1")
+                         delivery_id="planned-1", cost="$4.20 / month")
     deliveries.record(db, delivery_id="failed-1", event="issue_comment", action="created",
                       subject=f"{REPO}#1", error="boom",
                       payload=(b'{"repository": {"full_name": "%s"}, "installation": {"id": %d}}'
@@ -199,6 +199,8 @@ def test_users_see_only_what_they_may_write(dash: Dash) -> None:
     assert bob.get("/api/me").json["repos"] == [HIDDEN]
     assert mallory.get("/api/me").json["repos"] == []  # read access is not enough
     assert REPO in alice.get("/").text and HIDDEN not in alice.get("/").text
+    assert "$4.20 / month" in alice.get(f"/repos/{REPO}").text
+    assert alice.get(f"/api/plans/{dash.plan_id}").json["cost"] == "$4.20 / month"
     assert REPO not in mallory.get("/").text
     for client in (bob, mallory):
         for path in (f"/repos/{REPO}", f"/plans/{dash.plan_id}", "/jobs/failed-1",
