@@ -204,6 +204,13 @@ class GitHubClient:
             output={"title": title, "summary": title})
         return int(run.id)
 
+    def update_check_run(self, run_id: int, *, output: CheckOutput) -> None:
+        """A running check's output, replaced (its annotations are not sent)."""
+        body: dict[str, Any] = {"title": output.title, "summary": output.summary}
+        if output.text:
+            body["text"] = output.text
+        self._repo.get_check_run(run_id).edit(output=body)
+
     def complete_check_run(self, run_id: int, *, conclusion: str, output: CheckOutput,
                            details_url: str | None = None) -> None:
         run = self._repo.get_check_run(run_id)

@@ -149,6 +149,13 @@ def start_check(forge: Forge, head_sha: str, *, name: str, external_id: str, tit
                                  title=title[:CHECK_TITLE_LIMIT])
 
 
+def update_check(forge: Forge, run_id: int, *, title: str, summary: str, text: str = "") -> None:
+    """A running check's output, as its work goes on."""
+    forge.update_check_run(run_id, output=CheckOutput(
+        title=title[:CHECK_TITLE_LIMIT], summary=cut(summary, CHECK_TEXT_LIMIT),
+        text=cut(text, CHECK_TEXT_LIMIT)))
+
+
 def complete_check(forge: Forge, run_id: int, *, conclusion: str, title: str, summary: str,
                    text: str = "", annotations: Sequence[Annotation] = ()) -> None:
     output = CheckOutput(title=title[:CHECK_TITLE_LIMIT], summary=cut(summary, CHECK_TEXT_LIMIT),
