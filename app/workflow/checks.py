@@ -10,11 +10,22 @@ from infrar.engine.config import CONFIG_FILE
 from infrar.engine.diagnostics import Diagnostic, Problem
 
 CHECK_NAME = "Infrar"
+DEPLOY_CHECK_NAME = "Infrar deploy"
 
 
 def start(gh: Forge, head_sha: str, *, external_id: str, title: str) -> int:
     return publish.start_check(gh, head_sha, name=CHECK_NAME, external_id=external_id,
                                title=title)
+
+
+def start_deploy(gh: Forge, head_sha: str, *, external_id: str, title: str) -> int:
+    """The check run of a deploy (apply, images, health), apart from the plan's."""
+    return publish.start_check(gh, head_sha, name=DEPLOY_CHECK_NAME, external_id=external_id,
+                               title=title)
+
+
+def progress(gh: Forge, run_id: int, *, title: str, summary: str, text: str = "") -> None:
+    publish.update_check(gh, run_id, title=title, summary=summary, text=text)
 
 
 def complete(gh: Forge, run_id: int, *, ok: bool, title: str, summary: str,
