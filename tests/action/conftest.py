@@ -28,7 +28,7 @@ from infrar.engine.terraform.offline import offline_environment  # noqa: E402
 
 @pytest.fixture(scope="session")
 def action_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `uses: infrar/action@<sha>` puts in $GITHUB_ACTION_PATH: the repository at a commit."""
+    """What `uses: infrar/infrar@<sha>` puts in $GITHUB_ACTION_PATH: the repository at a commit."""
     base = tmp_path_factory.mktemp("action")
     snapshot(base / "checkout", git_env(base / "home"))
     return base / "checkout"

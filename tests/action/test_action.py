@@ -46,7 +46,7 @@ def test_documented_workflows_pass_check_jsonschema_and_zizmor(tmp_path: Path) -
                              "vendor.github-workflows", *files], check=False,
                             capture_output=True, text=True)
     assert schema.returncode == 0, schema.stdout + schema.stderr
-    # The examples name `infrar/action` by tag only because no release SHA exists to name.
+    # The examples name `infrar/infrar` by tag only because no release SHA exists to name.
     config = tmp_path / "zizmor.yml"
     config.write_text('rules:\n  unpinned-uses:\n    config:\n      policies:\n'
                       '        "infrar/*": ref-pin\n        "*": hash-pin\n')
@@ -65,6 +65,22 @@ def test_inputs_reach_scripts_only_through_env() -> None:
         for value in (step.get("env") or {}).values():
             passed.update(n for n in declared if f"inputs.{n} " in f"{value} ")
     assert passed == declared
+
+
+def test_the_action_installs_the_github_extra_whose_modules_need_no_app_server() -> None:
+    action = yaml.safe_load(ACTION.read_text())
+    install = action["runs"]["steps"][0]["run"]
+    assert '"$GITHUB_ACTION_PATH[github]"' in install
+    # What the Action imports to talk to GitHub, in a fresh interpreter: none of the App's
+    # server (web framework, database, queue) comes with it.
+    probe = ("import sys, infrar.app.github.client, infrar.app.github.publish\n"
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                          text=True)
+    loaded = set(done.stdout.split())
+    assert "github" in loaded and "requests" in loaded
+    assert not loaded & {"flask", "werkzeug", "sqlalchemy", "huey", "psycopg", "redis",
+                         "waitress", "git"}
 
 
 def test_check_then_rerun_updates_one_comment(job: Job) -> None:

@@ -40,7 +40,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
 
 @pytest.fixture(scope="session")
 def action_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `uses: infrar/action@<sha>` puts in $GITHUB_ACTION_PATH (tests/action/conftest.py)."""
+    """What `uses: infrar/infrar@<sha>` puts in $GITHUB_ACTION_PATH (tests/action/conftest.py)."""
     base = tmp_path_factory.mktemp("action")
     snapshot(base / "checkout", git_env(base / "home"))
     return base / "checkout"
