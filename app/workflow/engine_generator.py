@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from infrar.app.workflow.generation import Generated
 from infrar.engine.config import Target
+from infrar.engine.diagnostics import Diagnostic
 from infrar.engine.infra.catalog import load_plugin
 from infrar.engine.infra.compute import rights_from_code, services_review
 from infrar.engine.infra.cost import estimate
@@ -20,10 +22,9 @@ def generate(*, source_root: Path, target: Target, out_dir: Path, cache_root: Pa
     paths = [source_root / p for p in target.config.paths] or [source_root]
     project_dir = Path(os.path.relpath(source_root.resolve(), out_dir.resolve())).as_posix()
     result = generate_paths(paths, target=target, project_dir=project_dir)
-    errors = tuple(str(d) for d in result.diagnostics if d.severity == "error")
-    warnings = tuple(str(d) for d in result.warnings)
-    if errors:
-        return Generated(errors, warnings)
+    diagnostics = tuple(_in_project(d, source_root) for d in result.diagnostics)
+    if any(d.severity == "error" for d in diagnostics):
+        return Generated(diagnostics)
     write_generated(out_dir, result.files)
     pricing = result.plugin.pricing
 
@@ -33,8 +34,18 @@ def generate(*, source_root: Path, target: Target, out_dir: Path, cache_root: Pa
     rights = result.services or rights_from_code(paths, target)
     services = services_review(rights, provider=target.provider,
                                deployed=result.plugin.compute is not None)
-    return Generated(errors, warnings, terraform_env(provider=target.provider,
-                                                     cache_root=cache_root), cost_of, services)
+    return Generated(diagnostics, terraform_env(provider=target.provider,
+                                                cache_root=cache_root), cost_of, services)
+
+
+def _in_project(diagnostic: Diagnostic, root: Path) -> Diagnostic:
+    """The diagnostic with its path relative to the project folder, where it is inside it
+    (the engine shows paths relative to the working directory, else absolute)."""
+    located = Path(os.path.normpath(Path.cwd() / diagnostic.path))
+    for base in dict.fromkeys((root, root.resolve())):
+        if located.is_relative_to(base):
+            return dataclasses.replace(diagnostic, path=located.relative_to(base).as_posix())
+    return diagnostic
 
 
 def terraform_env(*, provider: str, cache_root: Path) -> dict[str, str]:

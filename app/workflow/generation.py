@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from infrar.engine.config import Target
+from infrar.engine.diagnostics import Diagnostic
 
 GENERATOR_VARIABLE = "INFRAR_GENERATOR"
 DEFAULT_GENERATOR = "infrar.app.workflow.engine_generator"
@@ -24,13 +25,23 @@ DEFAULT_GENERATOR = "infrar.app.workflow.engine_generator"
 
 @dataclass(frozen=True)
 class Generated:
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    """What went wrong (errors) and what to look at (warnings), each where it is: paths
+    relative to the project folder (`source_root`)."""
     terraform_env: Mapping[str, str] = field(default_factory=dict)
     cost_of: Callable[[Mapping[str, Any]], str] | None = None
     """Plan JSON -> a one-line cost estimate."""
     services: str = ""
     """Markdown for the review: the services, their images and the rights each one gets."""
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """The errors as text (`file:line:col: error: message [code]`)."""
+        return tuple(str(d) for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(str(d) for d in self.diagnostics if d.severity != "error")
 
 
 class Generator(Protocol):

@@ -44,7 +44,7 @@ from infrar.engine.config import (
     load_config,
     resolve_target,
 )
-from infrar.engine.diagnostics import EngineError
+from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import write_tree
 from infrar.engine.pipeline import build_files
 from infrar.engine.projects import Project
@@ -174,7 +174,7 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
     if single:
         run = runs[0]
         return _report(ctx, gh, request, check, run.tree, run.providers, branch, commit,
-                       list(run.outcomes.values()))
+                       list(run.outcomes.values()), _generation_annotations(run))
     skipped = [p.name for p in found if p not in chosen]
     return _report_projects(ctx, gh, request, check, runs, branch, commit, skipped, work.root)
 
@@ -265,7 +265,7 @@ def _transform_and_generate(ctx: Context, request: Request, work: gitops.Checkou
     if not run.tree.ok:
         return
     targets = {n: every[n] for n in run.outcomes}
-    run.outcomes, run.generated = _generate(ctx, run.directory, targets)
+    run.outcomes, run.generated = _generate(ctx, run.directory, targets, prefix=run.prefix)
     strict = _base_settings(ctx, work, request.pr.base_ref, root, run.project)
     for name, outcome in run.outcomes.items():
         outcome.project = run.name
@@ -304,7 +304,7 @@ def _refuse_transform(ctx: Context, gh: GitHubClient, request: Request, check: i
     return False
 
 
-def _generate(ctx: Context, root: Path, targets: dict[str, Target]
+def _generate(ctx: Context, root: Path, targets: dict[str, Target], *, prefix: str
               ) -> tuple[dict[str, render.EnvironmentOutcome], dict[str, Generated]]:
     outcomes: dict[str, render.EnvironmentOutcome] = {}
     generated: dict[str, Generated] = {}
@@ -321,13 +321,29 @@ def _generate(ctx: Context, root: Path, targets: dict[str, Target]
             generated[name] = load_generator().generate(
                 source_root=root, target=target, out_dir=out_dir,
                 cache_root=ctx.runtime.settings.data_dir)
-            outcome.problems += generated[name].errors
-            outcome.warnings += generated[name].warnings
+            for diagnostic in generated[name].diagnostics:
+                shown = str(_in_repository(diagnostic, prefix))
+                (outcome.problems if diagnostic.severity == "error" else outcome.warnings
+                 ).append(shown)
             outcome.services = generated[name].services
         except (GenerationUnavailable, EngineError) as exc:
             outcome.problems.append(str(exc))
         outcomes[name] = outcome
     return outcomes, generated
+
+
+def _in_repository(diagnostic: Diagnostic, prefix: str) -> Diagnostic:
+    """A generation diagnostic (its path relative to the project) with its repository path."""
+    if Path(diagnostic.path).is_absolute():
+        return diagnostic
+    return dataclasses.replace(diagnostic, path=prefix + diagnostic.path)
+
+
+def _generation_annotations(run: ProjectRun) -> list[Annotation]:
+    """Generation's diagnostics on their lines, once however many environments found them."""
+    found = dict.fromkeys(_in_repository(d, run.prefix) for g in run.generated.values()
+                          for d in g.diagnostics)
+    return checks.annotations_for([d for d in found if not Path(d.path).is_absolute()])
 
 
 def _push_while_planning(ctx: Context, request: Request, work: gitops.Checkout, branch: str,
@@ -430,7 +446,8 @@ def _base_settings(ctx: Context, work: gitops.Checkout, base_ref: str, root: Pat
 
 def _report(ctx: Context, gh: GitHubClient, request: Request, check: int, tree: TreeTransform,
             provider: str, branch: str, commit: str | None,
-            outcomes: list[render.EnvironmentOutcome]) -> bool:
+            outcomes: list[render.EnvironmentOutcome],
+            generation: list[Annotation]) -> bool:
     pr = request.pr
     comments, leftover = inline_comments(gh, pr.number, [("", tree, provider)])
     repo_url = ctx.payload["repository"].get("html_url", "")
@@ -444,7 +461,7 @@ def _report(ctx: Context, gh: GitHubClient, request: Request, check: int, tree: 
     ok = bool(outcomes) and all(o.ok for o in outcomes)
     checks.complete(gh, check, ok=ok, title="Plan ready" if ok else "Plan incomplete",
                     summary=render.check_summary(outcomes, []), text=body,
-                    annotations=[*checks.annotations_for(tree.diagnostics),
+                    annotations=[*checks.annotations_for(tree.diagnostics), *generation,
                                  *_policy_annotations("", outcomes)])
     return ok
 
@@ -494,7 +511,8 @@ def _project_section(run: ProjectRun, checkout: Path) -> str:
 def _project_annotations(run: ProjectRun) -> list[Annotation]:
     found = [dataclasses.replace(a, path=run.prefix + a.path)
              for a in checks.annotations_for(run.tree.diagnostics)]
-    return found + _policy_annotations(run.prefix, list(run.outcomes.values()))
+    return (found + _generation_annotations(run)
+            + _policy_annotations(run.prefix, list(run.outcomes.values())))
 
 
 def _policy_annotations(prefix: str, outcomes: list[render.EnvironmentOutcome]
