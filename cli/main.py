@@ -11,6 +11,8 @@ import importlib
 
 import click
 
+from infrar.cli.failure import CommandFailed
+
 EXIT_CHANGED = 1
 EXIT_DIAGNOSTICS = 2
 
@@ -50,6 +52,16 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy_commands and cmd_name not in self.commands:
             self.add_command(self._load(cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a `CommandFailed` from anywhere in it ends here, as its lines on
+        stderr and its exit code."""
+        try:
+            return super().invoke(ctx)
+        except CommandFailed as failed:
+            for line in failed.lines:
+                click.echo(line, err=True)
+            ctx.exit(failed.code)
 
     def _load(self, cmd_name: str) -> click.Command:
         module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from infrar.cli.failure import CommandFailed
 from infrar.engine.diagnostics import Diagnostic, EngineError
 
 if TYPE_CHECKING:
@@ -99,9 +99,9 @@ def guard(action: Callable[[], T]) -> T:
 
 
 def fail(lines: Iterable[str], *, code: int = EXIT_DIAGNOSTICS) -> NoReturn:
-    for line in lines:
-        click.echo(line, err=True)
-    sys.exit(code)
+    """End the command: `lines` go to stderr and `code` is its exit status, both at the
+    command line's entry (cli/main.py), which alone turns the error into an exit."""
+    raise CommandFailed(lines, code)
 
 
 def report(diagnostics: list[Diagnostic]) -> None:
