@@ -19,6 +19,7 @@ from infrar.cli.commands.common import (
     run_options,
 )
 from infrar.cli.commands.infra import _prepare, _run_errors
+from infrar.cli.failure import CommandFailed
 
 
 @contextmanager
@@ -27,9 +28,9 @@ def exit_1_on_diagnostics() -> Iterator[None]:
     configuration or code with errors, reported as usual, exits 1 instead."""
     try:
         yield
-    except SystemExit as exc:
-        if exc.code == EXIT_DIAGNOSTICS:
-            sys.exit(EXIT_FAILED)
+    except CommandFailed as failed:
+        if failed.code == EXIT_DIAGNOSTICS:
+            raise CommandFailed(failed.lines, EXIT_FAILED) from None
         raise
 
 
