@@ -185,7 +185,7 @@ def rights_markdown(rights: dict[str, ServiceRights],
         if not resources:
             lines.append(f"{lead} nothing | | |")
         for res in resources:
-            permissions = ", ".join(f"`{p}`" for p in res.permissions) or "none (local files)"
+            permissions = ", ".join(f"`{p}`" for p in res.permissions) or "none"
             lines.append(f"{lead} {_cell(res.kind)} `{_cell(res.key)}` | "
                          f"{_cell(', '.join(res.operations))} | {_cell(permissions)} |")
     return "\n".join(lines) + "\n"
