@@ -122,6 +122,8 @@ def _plan(ctx: Context, gh: GitHubClient, request: Request, check: int, root: Pa
     found = _config(ctx, gh, request, check, work.root)
     if found is None:
         return False
+    if any(p.config.policy.checkov or p.config.policy.custom for p in found):
+        policy.warm_server()  # checkov's start-up overlaps transform, generation and Terraform
     single = len(found) == 1 and found[0].at_root
     escapes = symlinks_outside(work.root)
     for project in found:
