@@ -126,4 +126,4 @@ class TerraformState(Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 # Tables of their own modules, registered here so that create_schema makes them everywhere.
-from infrar.app.state import audit, drift, job_output  # noqa: E402, F401
+from infrar.app.state import audit, drift, images, job_output  # noqa: E402, F401
