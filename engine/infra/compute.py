@@ -196,13 +196,29 @@ def services_review(rights: dict[str, ServiceRights], *, provider: str, deployed
     `deployed`: the provider runs the services (a cloud); otherwise `infrar run` does."""
     if not rights:
         return ""
-    image = (f"built at apply from the {provider} tree, deployed by digest" if deployed
-             else RUNS_LOCALLY)
+    image = built_at_apply(provider) if deployed else RUNS_LOCALLY
     note = ("Each service runs as its own identity holding exactly these permissions."
             if deployed else "On `local` the services are local processes: the operations "
             "come from each service's code, as on a cloud, but no identity restricts them.")
     return ("#### Services\n\n" + rights_markdown(rights, {n: image for n in rights})
             + "\n" + note + "\n")
+
+
+def built_at_apply(provider: str) -> str:
+    """The Image cell of a service not deployed yet."""
+    return f"built at apply from the {provider} tree, deployed by digest"
+
+
+def with_deployed(review: str, *, provider: str, images: Mapping[str, str]) -> str:
+    """The services section with the image each deployed service runs (service -> reference
+    by digest) in place of what its next apply builds."""
+    built = f" | {built_at_apply(provider)} |"
+    lines = review.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        for name, reference in images.items():
+            if line.startswith(f"| {_cell(name)} |") and built in line:
+                lines[index] = line.replace(built, f" | `{_cell(reference)}` |", 1)
+    return "".join(lines)
 
 
 def rights_from_code(paths: list[Path], target: Target) -> dict[str, ServiceRights]:
