@@ -22,8 +22,8 @@ from pathlib import Path
 
 from infrar.app.github.client import Annotation, GitHubClient, PullInfo
 from infrar.app.logs import scrub
-from infrar.app.state import credentials, job_output, locks, plans, tfstate
-from infrar.app.workflow import checks, gitops, render
+from infrar.app.state import credentials, images, job_output, locks, plans, tfstate
+from infrar.app.workflow import checks, deployed_images, gitops, render
 from infrar.app.workflow.generation import Generated, GenerationUnavailable, load_generator
 from infrar.app.workflow.inline import inline_comments
 from infrar.app.workflow.publish import publish_comment, publish_review
@@ -46,6 +46,7 @@ from infrar.engine.config import (
 )
 from infrar.engine.diagnostics import Diagnostic, EngineError
 from infrar.engine.files import write_tree
+from infrar.engine.infra.compute import with_deployed
 from infrar.engine.pipeline import build_files
 from infrar.engine.projects import Project
 
@@ -389,9 +390,13 @@ def _plan_environment(ctx: Context, request: Request, run: ProjectRun,
     secrets = credentials.environment_for(rt.db, rt.vault, repo=ctx.repo,
                                           environment=outcome.name)
     scope = plans.state_environment(key, outcome.name)
+    generated_dir = run.directory / GENERATED_DIR / outcome.name
+    running = deployed_images.keep(generated_dir, images.deployed(
+        rt.db, repo=ctx.repo, project=key, environment=outcome.name))
+    outcome.services = with_deployed(outcome.services, provider=outcome.provider, images=running)
     try:
         planned = plan_directory(
-            run.directory / GENERATED_DIR / outcome.name,
+            generated_dir,
             workdir=root / "tf" / (f"{key}/{outcome.name}" if key else outcome.name),
             state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=scope),
             env={**generated.terraform_env, **secrets}, secrets=list(secrets.values()),
