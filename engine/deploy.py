@@ -53,6 +53,8 @@ URLS_OUTPUT = "services_urls"
 IMAGES_FILE = "infrar-images.auto.tfvars.json"
 """The deployed digests, beside the Terraform: later plans keep the images running."""
 DEPLOY_PLAN = "infrar-images.tfplan"
+IMAGES_STEP = "apply images"
+"""The step after which the services run the pushed images."""
 COMPUTE_PREFIX = f"module.{MODULE}."
 """Where the services' resources are: the images' apply may change nothing else."""
 IMAGES_ROOT = Path(".infrar") / "images"
@@ -169,7 +171,7 @@ def deploy(deployment: Deployment, *, apply_reviewed: Callable[[LineCallback], s
             run.fail(f"Terraform output {REPOSITORIES_OUTPUT} names no repository for "
                      f"service {name!r}")
         run.image(name, service, repository, tag)
-    with run.step("apply images") as on_line:
+    with run.step(IMAGES_STEP) as on_line:
         run.apply_images(on_line)
     urls = run.outputs().get(URLS_OUTPUT, {})
     for name, service in sorted(deployment.services.items()):
