@@ -18,7 +18,7 @@ from pathlib import Path
 
 from infrar.app.github.client import PullInfo
 from infrar.app.github.forge import Forge
-from infrar.app.state import credentials, job_output, plans, tfstate
+from infrar.app.state import credentials, images, job_output, plans, tfstate
 from infrar.app.state.models import Plan
 from infrar.app.workflow import checks, gitops
 from infrar.app.workflow.generation import load_generator
@@ -27,9 +27,11 @@ from infrar.app.workflow.router import Context
 from infrar.app.workflow.terraform_step import STATE_FILE, Applied, apply_archive, scratch
 from infrar.engine.config import resolve_target
 from infrar.engine.deploy import (
+    IMAGES_STEP,
     REPOSITORIES_OUTPUT,
     DeployError,
     Deployment,
+    DeployReport,
     deploy,
     deployment_for,
 )
@@ -175,12 +177,22 @@ def _deploy(ctx: Context, plan: Plan, workdir: Path, *, env: dict[str, str],
         report = deploy(deployment, apply_reviewed=lambda lines: apply_plan(lines).output,
                         progress=progress)
     except DeployError as exc:
+        _keep_images(ctx, plan, exc.report)
         checks.complete(ctx.github, run_id, ok=False, title=f"Deploy failed: {where}",
                         summary=str(exc), text=progress.text())
         raise DeployError(f"{exc}\n{exc.report.text()}", exc.report) from exc
+    _keep_images(ctx, plan, report)
     checks.complete(ctx.github, run_id, ok=True, title=f"Deployed {where}",
                     summary=progress.summary(), text=progress.text())
     return report.text()
+
+
+def _keep_images(ctx: Context, plan: Plan, report: DeployReport) -> None:
+    """Once the images step applied, the environment runs the pushed images (even if a health
+    check then failed): the App's next plan of it must set them again."""
+    if any(s.name == IMAGES_STEP and s.ok for s in report.steps):
+        images.record(ctx.runtime.db, repo=ctx.repo, project=plan.project,
+                      environment=plan.environment, images=report.images)
 
 
 def checkout_deployment(root: Path, *, project: str, environment: str, workdir: Path,
