@@ -393,6 +393,12 @@ def _redacting(on_output: OutputCallback, scrub: list[str]) -> OutputCallback:
     return on_line
 
 
+def _popen(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            encoding="utf-8", errors="replace")
+
+
 def _communicate(
     argv: list[str],
     *,
@@ -404,17 +410,7 @@ def _communicate(
     """Exit code (None on timeout), stdout, stderr."""
     if on_line is not None:
         return _communicate_lines(argv, cwd=cwd, env=env, timeout=timeout, on_line=on_line)
-    with subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    ) as proc:
+    with _popen(argv, cwd=cwd, env=env) as proc:
         try:
             out, err = proc.communicate(timeout=timeout)
             return proc.returncode, out, err
@@ -437,17 +433,7 @@ def _communicate_lines(
     on_line: OutputCallback,
 ) -> tuple[int | None, str, str]:
     """As `_communicate`, handing each line to `on_line` as it arrives."""
-    with subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    ) as proc:
+    with _popen(argv, cwd=cwd, env=env) as proc:
         sink = _LineSink(on_line)
         assert proc.stdout is not None and proc.stderr is not None
         readers = [
