@@ -382,3 +382,24 @@ def test_an_asgi_service_without_uvicorn_is_refused(tmp_path: Path,
     assert "service 'web' is an asgi application, served with uvicorn, which is not " \
            "installed: pip install uvicorn" in done.output
     assert not (project / ".infrar").exists()  # refused before anything was built
+
+
+def test_a_schedule_runs_on_its_cron_without_being_triggered(tmp_path: Path,
+                                                             runs: list[Run]) -> None:
+    """The shortest cron there is, every minute: the run starts by itself at the next minute
+    (so this waits up to a minute) and does its work."""
+    port = free_port()
+    project = _project(tmp_path / "shop", port)
+    config = project / ".infrar.yaml"
+    config.write_text(config.read_text().replace('"0 3 * * *"', '"* * * * *"'))
+    run = Run(project, "--service", "web", "--service", "mover")
+    runs.append(run)
+    run.wait_for(r"web: healthy")
+    assert _request(port, "POST", "/items/fox.jpg", b"a fox")[0] == 201
+    planned = run.wait_for(r"mover: next run at (\d{4}-\d\d-\d\d \d\d:\d\d):00 UTC").group(1)
+    started = run.wait_for(r"mover: run started \(scheduled for ([^,)]+)", timeout=WAIT + 20)
+    assert started.group(1).startswith(planned), started.group(0)
+    run.wait_for(r"mover  \| moved fox\.jpg")
+    assert _eventually(port, "/items/moved/fox.jpg", b"a fox") == b"a fox"
+    assert run.interrupt() == 0
+    assert _sessions_alive(run.pids()) == []
