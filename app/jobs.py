@@ -23,7 +23,8 @@ MAX_RETRY_DELAY_S = 60.0
 
 
 def run_delivery(runtime: Runtime, delivery_id: str) -> None:
-    from infrar.app.workflow import router  # the handlers register themselves on import
+    from infrar.app.workflow.router import Context
+    from infrar.app.workflow.routes import ROUTER
 
     db, lease = runtime.db, runtime.settings.lease_seconds
     subject = _subject(runtime, delivery_id)
@@ -36,8 +37,8 @@ def run_delivery(runtime: Runtime, delivery_id: str) -> None:
             return  # done already, or a live worker has it
         with _heartbeat(runtime, delivery_id):
             try:
-                router.ROUTER.dispatch(router.Context(runtime, job), job.event, job.action,
-                                       job.payload, job)
+                ROUTER.dispatch(Context(runtime, job), job.event, job.action, job.payload,
+                                job)
             except PayloadError as exc:
                 # Checked at ingest too; reached by deliveries stored before that check. It can
                 # never succeed: failed once, with the reason, no retries.

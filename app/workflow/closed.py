@@ -11,11 +11,11 @@ import logging
 
 from infrar.app.fields import INSTALLED
 from infrar.app.github.client import PullInfo
+from infrar.app.github.publish import publish_comment
 from infrar.app.routing import Router
 from infrar.app.state import locks, plans
 from infrar.app.workflow import kept_issue
 from infrar.app.workflow.apply_run import ApplyOutcome, apply_reviewed, flags
-from infrar.app.workflow.publish import publish_comment
 from infrar.app.workflow.router import Context, from_installation
 from infrar.engine.terraform.markdown import fence
 

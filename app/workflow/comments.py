@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infrar.app.github.client import PullInfo
+from infrar.app.github.publish import publish_comment
 from infrar.app.routing import Router
 from infrar.app.state import locks, plans
 from infrar.app.workflow import render
@@ -14,7 +15,6 @@ from infrar.app.workflow.apply_run import apply_reviewed
 from infrar.app.workflow.closed import close_apply_issue
 from infrar.app.workflow.commands import Command, CommandError, is_command, parse
 from infrar.app.workflow.plan_run import Request, run_plan
-from infrar.app.workflow.publish import publish_comment
 from infrar.app.workflow.pull_request import is_fork, refuse_fork
 from infrar.app.workflow.requirements import can_write, is_policy_owner, unmet
 from infrar.app.workflow.router import CHECKED_OUT, Context, from_installation

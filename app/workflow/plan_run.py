@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infrar.app.github.client import Annotation, GitHubClient, PullInfo
+from infrar.app.github.publish import publish_comment, publish_review
 from infrar.app.logs import scrub
 from infrar.app.state import credentials, images, job_output, locks, plans, tfstate
 from infrar.app.workflow import checks, deployed_images, gitops, render
 from infrar.app.workflow.generation import Generated, GenerationUnavailable, load_generator
 from infrar.app.workflow.inline import inline_comments
-from infrar.app.workflow.publish import publish_comment, publish_review
 from infrar.app.workflow.router import Context
 from infrar.app.workflow.safety import (
     configured_outside,

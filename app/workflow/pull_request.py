@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from infrar.app.github.client import PullInfo
+from infrar.app.github.publish import publish_comment
 from infrar.app.routing import Router
 from infrar.app.state import plans
 from infrar.app.workflow import checks, render
 from infrar.app.workflow.plan_run import Request, run_plan
-from infrar.app.workflow.publish import publish_comment
 from infrar.app.workflow.router import CHECKED_OUT, Context, from_installation
 
 log = logging.getLogger(__name__)

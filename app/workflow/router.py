@@ -15,7 +15,6 @@ from infrar.app.fields import INSTALLED, Spec
 
 if TYPE_CHECKING:
     from infrar.app.github.client import GitHubClient
-    from infrar.app.routing import Router
     from infrar.app.runtime import Runtime
     from infrar.app.state.deliveries import Job
 
@@ -62,11 +61,3 @@ def from_installation(payload: Mapping[str, Any]) -> bool:
     return (isinstance(installation, Mapping) and isinstance(installation.get("id"), int)
             and isinstance(repository, Mapping) and isinstance(repository.get("full_name"), str))
 
-
-def __getattr__(name: str) -> Router[Context]:
-    """`ROUTER`, the composed router, under the name it had when handlers registered here."""
-    if name == "ROUTER":
-        from infrar.app.workflow.routes import ROUTER
-
-        return ROUTER
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,8 @@ from infrar.app.state.deliveries import Job
 from infrar.app.state.models import Plan
 from infrar.app.workflow import apply_run, engine_generator
 from infrar.app.workflow.generation import Generated
-from infrar.app.workflow.router import ROUTER, Context
+from infrar.app.workflow.router import Context
+from infrar.app.workflow.routes import ROUTER
 from infrar.engine.config import Target
 from infrar.engine.deploy import IMAGES_FILE, DeployReport, Health, StepResult
 from infrar.engine.infra.compute import rights_from_code, services_review

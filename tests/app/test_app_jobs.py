@@ -15,7 +15,7 @@ from infrar.app.jobs import run_delivery
 from infrar.app.runtime import Runtime
 from infrar.app.settings import Settings
 from infrar.app.state import deliveries
-from infrar.app.workflow.router import ROUTER
+from infrar.app.workflow.routes import ROUTER
 
 EVENT = "infrar_test_event"  # GitHub never sends it; registered for these tests only
 outcomes: list[str] = []

@@ -21,7 +21,8 @@ from scenario import APP_PY, BASE_FILES, REPO
 from infrar.app.runtime import Runtime
 from infrar.app.settings import Settings
 from infrar.app.state.deliveries import Job
-from infrar.app.workflow.router import ROUTER, Context
+from infrar.app.workflow.router import Context
+from infrar.app.workflow.routes import ROUTER
 from infrar.engine.terraform.markdown import escape_html
 
 BRANCH = "refs/heads/infrar/pr-1"

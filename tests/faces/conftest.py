@@ -80,7 +80,8 @@ def deliver(fake: FakeGitHub, tf_env: dict[str, str], tmp_path: Path,
     from infrar.app.runtime import Runtime
     from infrar.app.settings import Settings
     from infrar.app.state.deliveries import Job
-    from infrar.app.workflow.router import ROUTER, Context
+    from infrar.app.workflow.router import Context
+    from infrar.app.workflow.routes import ROUTER
 
     (tmp_path / "app-local").mkdir()
     settings = {
