@@ -2,7 +2,7 @@
 
 Results are plain dataclasses so no face touches PyGithub objects, and every REST route
 Infrar uses is listed in this one module. Retries are PyGithub's (urllib3's, on 5xx answers and
-rate limits). Two calls are GraphQL (POST /graphql): hiding a post, which REST cannot do, and
+rate limits); writes are paced by app/github/pacing.py. Two calls are GraphQL (POST /graphql): hiding a post, which REST cannot do, and
 asking who a token acts as, which `GET /user` refuses to installation tokens.
 """
 
@@ -31,6 +31,7 @@ from infrar.app.github.forge import (
     PullFile,
     PullInfo,
 )
+from infrar.app.github.pacing import pacer_for
 
 __all__ = ["ERRORS", "Annotation", "CheckOutput", "GitHubClient", "InlineComment", "IssueInfo",
            "Posted", "PullFile", "PullInfo", "status_of"]
@@ -53,8 +54,8 @@ class GitHubClient:
         self._viewer: tuple[str, str] | None = None
         self._lock = threading.Lock()
         self._gh = Github(auth=_TokenAuth(token), base_url=api_url, lazy=True,
-                          seconds_between_requests=None,
-                          seconds_between_writes=write_interval or None)
+                          seconds_between_requests=None, seconds_between_writes=None)
+        self._pacer = pacer_for(api_url, repo.split("/", 1)[0], write_interval)
 
     @property
     def _repo(self) -> Repository:
@@ -109,6 +110,7 @@ class GitHubClient:
 
     def create_review(self, number: int, *, commit_sha: str, body: str,
                       comments: Sequence[InlineComment]) -> Posted:
+        self._pacer.wait()
         review = self._pull(number).create_review(
             commit=self._repo.get_commit(commit_sha), body=body, event="COMMENT",
             comments=[cast(ReviewComment, _inline(c)) for c in comments])
@@ -116,6 +118,7 @@ class GitHubClient:
                       review.state, commit_sha, review.html_url)
 
     def update_review(self, number: int, review_id: int, body: str) -> None:
+        self._pacer.wait()
         self._pull(number).get_review(review_id).edit(body)
 
     def comments(self, number: int) -> list[Posted]:
@@ -124,13 +127,16 @@ class GitHubClient:
                 for c in self._issue(number).get_comments()]
 
     def create_comment(self, number: int, body: str) -> Posted:
+        self._pacer.wait()
         c = self._issue(number).create_comment(body)
         return Posted(c.id, c.user.login, c.user.type, body, html_url=c.html_url)
 
     def update_comment(self, number: int, comment_id: int, body: str) -> None:
+        self._pacer.wait()
         self._issue(number).get_comment(comment_id).edit(body)
 
     def delete_comment(self, number: int, comment_id: int) -> None:
+        self._pacer.wait()
         try:
             self._issue(number).get_comment(comment_id).delete()
         except UnknownObjectException:
@@ -141,6 +147,7 @@ class GitHubClient:
         refuses, e.g. a GitHub Enterprise Server on which reviews cannot be hidden yet."""
         if not node_id:
             return False
+        self._pacer.wait()
         try:
             _, data = self._gh.requester.graphql_named_mutation(
                 "minimizeComment", {"subjectId": node_id, "classifier": "OUTDATED"},
@@ -151,6 +158,7 @@ class GitHubClient:
         return bool((data.get("minimizedComment") or {}).get("isMinimized"))
 
     def react(self, number: int, comment_id: int, content: str) -> None:
+        self._pacer.wait()
         self._issue(number).get_comment(comment_id).create_reaction(content)
 
     # -- repository ---------------------------------------------------------------------------
@@ -178,6 +186,7 @@ class GitHubClient:
     def delete_branch(self, branch: str) -> bool:
         # Not GitRef.delete(): on a lazy GitRef it sends DELETE to .../git/ref/... (singular),
         # a route GitHub does not have; the REST description names .../git/refs/{ref}.
+        self._pacer.wait()
         try:
             self._gh.requester.requestJsonAndCheck(
                 "DELETE", f"{self._repo.url}/git/refs/heads/{quote(branch, safe='/')}")
@@ -199,6 +208,7 @@ class GitHubClient:
 
     def start_check_run(self, head_sha: str, *, name: str, external_id: str,
                         title: str) -> int:
+        self._pacer.wait()
         run = self._repo.create_check_run(
             name=name, head_sha=head_sha, status="in_progress", external_id=external_id,
             output={"title": title, "summary": title})
@@ -209,6 +219,7 @@ class GitHubClient:
         body: dict[str, Any] = {"title": output.title, "summary": output.summary}
         if output.text:
             body["text"] = output.text
+        self._pacer.wait()
         self._repo.get_check_run(run_id).edit(output=body)
 
     def complete_check_run(self, run_id: int, *, conclusion: str, output: CheckOutput,
@@ -221,6 +232,7 @@ class GitHubClient:
                                     "annotations": [_annotation(a) for a in batch]}
             if output.text:
                 body["text"] = output.text
+            self._pacer.wait()
             if index < len(batches) - 1:
                 run.edit(output=body)  # GitHub appends annotations across updates
             else:
@@ -252,16 +264,20 @@ class GitHubClient:
         return found
 
     def create_issue(self, *, title: str, body: str) -> IssueInfo:
+        self._pacer.wait()
         issue = self._repo.create_issue(title=title, body=body)
         return IssueInfo(issue.number, issue.state, title, body, issue.html_url)
 
     def update_issue(self, number: int, *, title: str, body: str) -> None:
+        self._pacer.wait()
         self._issue(number).edit(title=title, body=body, state="open")
 
     def close_issue(self, number: int, *, note: str) -> None:
         """Close with a comment that says why."""
         issue = self._issue(number)
+        self._pacer.wait()
         issue.create_comment(note)
+        self._pacer.wait()
         issue.edit(state="closed", state_reason="completed")
 
 
