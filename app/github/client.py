@@ -2,8 +2,9 @@
 
 Results are plain dataclasses so no face touches PyGithub objects, and every REST route
 Infrar uses is listed in this one module. Retries are PyGithub's (urllib3's, on 5xx answers and
-rate limits); writes are paced by app/github/pacing.py. Two calls are GraphQL (POST /graphql): hiding a post, which REST cannot do, and
-asking who a token acts as, which `GET /user` refuses to installation tokens.
+rate limits); writes are paced by app/github/pacing.py. Two calls are GraphQL (POST /graphql):
+hiding a post, which REST cannot do, and asking who a token acts as, which `GET /user` refuses
+to installation tokens.
 """
 
 from __future__ import annotations
