@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from huey import Huey
 from huey.api import TaskWrapper
@@ -15,6 +16,9 @@ from infrar.app.github.client import GitHubClient
 from infrar.app.queue import EnqueueIn, build_queue, enqueuer_in_transaction, register
 from infrar.app.settings import Settings
 from infrar.app.state.db import Database
+
+if TYPE_CHECKING:
+    from infrar.engine.terraform.init_cache import InitCache
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,13 @@ class Runtime:
     @cached_property
     def vault(self) -> Vault:
         return Vault(self.settings.encryption_keys)
+
+    @cached_property
+    def init_cache(self) -> InitCache:
+        """What `terraform init` prepared, reused by later plans of the same providers."""
+        from infrar.engine.terraform.init_cache import InitCache
+
+        return InitCache(self.settings.data_dir / "terraform-init")
 
     def github(self, *, repo: str, installation_id: int) -> GitHubClient:
         return GitHubClient(repo=repo, token=lambda: self.tokens.token(installation_id),

@@ -265,7 +265,8 @@ def _plan(repo: _Repo, project: Project, environment: str, checkout: Path,
     planned = plan_directory(
         out_dir, workdir=root / "tf" / (project.key or "root") / environment,
         state=tfstate.load(rt.db, rt.vault, repo=repo.name, environment=scope),
-        env={**generated.terraform_env, **secrets}, secrets=list(secrets.values()))
+        env={**generated.terraform_env, **secrets}, secrets=list(secrets.values()),
+        init_cache=rt.init_cache)
     return drift_report(planned.shown, environment=environment)
 
 

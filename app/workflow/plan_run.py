@@ -401,7 +401,8 @@ def _plan_environment(ctx: Context, request: Request, run: ProjectRun,
             state=tfstate.load(rt.db, rt.vault, repo=ctx.repo, environment=scope),
             env={**generated.terraform_env, **secrets}, secrets=list(secrets.values()),
             cost_of=generated.cost_of,
-            on_output=job_output.recorder(rt.db, rt.vault, job_id=ctx.job.id, stream=scope))
+            on_output=job_output.recorder(rt.db, rt.vault, job_id=ctx.job.id, stream=scope),
+            init_cache=rt.init_cache)
     except Exception as exc:  # noqa: BLE001 - Terraform's own (redacted) words go to the PR
         outcome.problems.append(str(exc))
         return

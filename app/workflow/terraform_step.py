@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from infrar.engine import terraform as tf
-from infrar.engine.terraform.runner import OutputCallback, StalePlanError, digest_path
+from infrar.engine.infra.generate import init_inputs
+from infrar.engine.terraform.init_cache import InitCache
+from infrar.engine.terraform.init_cache import key_of as init_cache_key
+from infrar.engine.terraform.runner import (
+    LOCK_FILE,
+    OutputCallback,
+    StalePlanError,
+    digest_path,
+)
 
 PLAN_FILE = "infrar.tfplan"
 STATE_FILE = "terraform.tfstate"
@@ -44,17 +52,54 @@ class Applied:
 def plan_directory(config_dir: Path, *, workdir: Path, state: bytes | None,
                    env: Mapping[str, str], secrets: list[str],
                    cost_of: Callable[[Mapping[str, Any]], str] | None = None,
-                   on_output: OutputCallback | None = None) -> PlannedArchive:
+                   on_output: OutputCallback | None = None,
+                   init_cache: InitCache | None = None) -> PlannedArchive:
+    """With `init_cache`, a generated directory whose providers, modules and backend an
+    earlier plan initialised skips `terraform init`."""
     shutil.copytree(config_dir, workdir, dirs_exist_ok=True)
     if state is not None:
         (workdir / STATE_FILE).write_bytes(state)
-    tf.init(workdir, env=env, secrets=secrets, on_output=on_output)
-    result = tf.plan(workdir, plan_file=workdir / PLAN_FILE, env=env, secrets=secrets,
-                     on_output=on_output)
+    inputs = init_inputs(workdir) if init_cache is not None else None
+    key = init_cache_key(inputs, env=env) if inputs is not None else None
+    result = _init_and_plan(workdir, env=env, secrets=secrets, on_output=on_output,
+                            cache=init_cache if key else None, key=key or "")
     shown = tf.show_json(result.plan_file, workdir=workdir, env=env)
     cost = cost_of(shown) if cost_of else None
     return PlannedArchive(result.digest.sha256, _archive(workdir), tf.summarize_plan(shown),
                           result.has_changes, cost, shown)
+
+
+def _init_and_plan(workdir: Path, *, env: Mapping[str, str], secrets: list[str],
+                   on_output: OutputCallback | None, cache: InitCache | None,
+                   key: str) -> tf.PlanResult:
+    def plan() -> tf.PlanResult:
+        return tf.plan(workdir, plan_file=workdir / PLAN_FILE, env=env, secrets=secrets,
+                       on_output=on_output)
+
+    def init() -> None:
+        tf.init(workdir, env=env, secrets=secrets, on_output=on_output)
+        if cache is not None:
+            cache.keep(key, workdir)
+
+    if cache is None or not cache.restore(key, workdir):
+        init()
+        return plan()
+    if on_output is not None:
+        on_output("Terraform's working directory is the one an earlier init prepared for the "
+                  "same providers, modules and backend; terraform init was skipped.")
+    try:
+        return plan()
+    except tf.TerraformTimeoutError:
+        raise
+    except tf.TerraformError:
+        # Terraform refuses a working directory that does not fit; a fresh one decides.
+        cache.forget(key)
+        shutil.rmtree(workdir / ".terraform", ignore_errors=True)
+        (workdir / LOCK_FILE).unlink(missing_ok=True)
+        if on_output is not None:
+            on_output("The plan failed; planning again after a fresh terraform init.")
+        init()
+        return plan()
 
 
 def apply_archive(archive: bytes, *, expected_digest: str, workdir: Path,

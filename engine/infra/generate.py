@@ -283,6 +283,21 @@ def write_generated(out: Path, files: dict[str, bytes]) -> list[str]:
     return removed
 
 
+def init_inputs(out: Path) -> dict[str, bytes] | None:
+    """What `terraform init` reads of a directory this module generated: the provider and
+    backend blocks and every module's files. main.tf's module calls need not be read: each is
+    one folder of modules/, named after it. None for a directory it did not generate."""
+    names = _previous_files(out)
+    if not names:
+        return None
+    wanted = sorted(n for n in names if n in ("providers.tf", "backend.tf")
+                    or n.startswith("modules/"))
+    try:
+        return {name: (out / name).read_bytes() for name in wanted}
+    except OSError:
+        return None
+
+
 def _previous_files(out: Path) -> set[str]:
     try:
         listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
