@@ -17,8 +17,10 @@ compares: Terraform and nothing else) and as configured by default (checkov's bu
 run on the plan before the review). --idle is how long the App sits idle before each delivery
 (queue workers poll less often while idle, as between real pull requests); --write-interval
 sets INFRAR_GITHUB_WRITE_INTERVAL (default: the App's own, 1 s); --keep keeps the scratch
-folder. Prints the medians, their ratios to the floor, and the App's calls to GitHub in the
-median round with the time since the previous call.
+folder. Prints the medians, their ratios to the floor (and the lowest and highest ratio of a
+round to its own floor), the first warm-up round apart (the App's first job imports the
+workflow, and its caches, `terraform init`'s included, start empty), and the App's calls to
+GitHub in the median round with the time since the previous call.
 """
 
 from __future__ import annotations
@@ -252,29 +254,38 @@ def main() -> int:
                 close(fake, url, db, repo, number)
             if index >= args.warmup:
                 rounds.append(Round(app_s, floor, steps))
+            elif index == 0:
+                first = Round(app_s, floor, steps)
     finally:
         proc.terminate()
         proc.wait(30)
         fake.stop()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    report(rounds, args, lean)
+    report(rounds, args, lean, first if args.warmup else None)
     return 0
 
 
-def report(rounds: list[Round], args: argparse.Namespace, lean: str) -> None:
+def report(rounds: list[Round], args: argparse.Namespace, lean: str,
+           first: Round | None) -> None:
     floor = statistics.median(r.floor_s for r in rounds)
     interval = args.write_interval if args.write_interval is not None else "the default, 1"
     print(f"pull request turnaround, embedded default, GitHub write interval {interval} s, "
           f"{args.idle:g} s idle before each delivery; median of {len(rounds)} rounds (after "
           f"{args.warmup} warm-up)")
-    print(f"{'':52}{'median s':>10}{'ratio':>8}")
+    print(f"{'':52}{'median s':>10}{'ratio':>8}{'rounds':>14}")
     names = {lean: "opened -> review, policy.checkov: false",
              **{r: "opened -> review, checkov on (default)" for r in rounds[0].app_s
                 if r != lean}}
     for repo, name in names.items():
         app = statistics.median(r.app_s[repo] for r in rounds)
-        print(f"{name:52}{app:10.3f}{app / floor:8.2f}")
+        each = sorted(r.app_s[repo] / r.floor_s for r in rounds)
+        print(f"{name:52}{app:10.3f}{app / floor:8.2f}{each[0]:8.2f}-{each[-1]:.2f}")
+    if first is not None:
+        for repo, name in names.items():
+            label = "  first round: " + name.split(", ", 1)[1]
+            print(f"{label:52}{first.app_s[repo]:10.3f}"
+                  f"{first.app_s[repo] / first.floor_s:8.2f}")
     print(f"{'floor: clone + terraform init + plan':52}{floor:10.3f}{1:8.2f}")
     for part in rounds[0].floor_parts:
         print(f"{'  ' + part:52}"

@@ -21,6 +21,6 @@ def test_the_turnaround_bench_runs(tf_env: dict[str, str]) -> None:
     assert "opened -> review, policy.checkov: false" in done.stdout
     assert "floor: clone + terraform init + plan" in done.stdout
     assert "POST /repos/acme/photos/pulls/1/reviews -> 200" in done.stdout
-    ratio = next(line for line in done.stdout.splitlines()
-                 if line.startswith("opened -> review")).split()[-1]
-    assert float(ratio) > 0
+    *_, ratio, spread = next(line for line in done.stdout.splitlines()
+                             if line.startswith("opened -> review")).split()
+    assert float(ratio) > 0 and spread == f"{float(ratio):.2f}-{float(ratio):.2f}"
