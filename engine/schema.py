@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infrar import __version__
+import infrar
 from infrar.engine import diskcache
 from infrar.engine.diagnostics import Problem
 from infrar.engine.yamlio import YamlDocument, format_yaml_path
@@ -34,7 +34,8 @@ def _schema_texts() -> dict[str, str]:
 
 @cache
 def _schemas_digest() -> str:
-    digest = hashlib.sha256(__version__.encode())
+    # The version is read here, not at import: reading it costs a metadata lookup.
+    digest = hashlib.sha256(infrar.__version__.encode())
     for name, text in sorted(_schema_texts().items()):
         digest.update(f"\0{name}\0{text}".encode())
     return digest.hexdigest()
