@@ -71,6 +71,12 @@ def forbidden(names: set[str]) -> list[str]:
 
 def make_project(root: Path) -> Path:
     (root / ".git").mkdir(parents=True)  # where the .infrar.yaml lookup stops
+    # A configuration as projects have one: the command reads and checks it (from its
+    # validation cache after the first run).
+    (root / ".infrar.yaml").write_text(
+        "version: 1\nproject: photos\nprovider: local\nenvironments:\n"
+        "  staging:\n    provider: local\n  production:\n    provider: aws\n"
+        "    region: eu-west-1\n")
     plain = root / "plain.py"
     plain.write_text('"""No cloud here."""\n\n\ndef add(a: int, b: int) -> int:\n'
                      '    return a + b\n')

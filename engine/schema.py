@@ -9,11 +9,12 @@ are remembered, so every problem is always found by jsonschema itself.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import infrar
 from infrar.engine import diskcache
 from infrar.engine.diagnostics import Problem
 from infrar.engine.yamlio import YamlDocument, format_yaml_path
@@ -34,8 +35,14 @@ def _schema_texts() -> dict[str, str]:
 
 @cache
 def _schemas_digest() -> str:
-    # The version is read here, not at import: reading it costs a metadata lookup.
-    digest = hashlib.sha256(infrar.__version__.encode())
+    """What decides a validation besides the data: the schemas, this module's code, and the
+    jsonschema that runs it, known by its file's size and time (finding it imports nothing,
+    and reading the package versions from metadata would cost more than the check saves)."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    spec = importlib.util.find_spec("jsonschema")
+    if spec is not None and spec.origin:
+        found = os.stat(spec.origin)
+        digest.update(f"\0{spec.origin}\0{found.st_size}\0{found.st_mtime_ns}".encode())
     for name, text in sorted(_schema_texts().items()):
         digest.update(f"\0{name}\0{text}".encode())
     return digest.hexdigest()
