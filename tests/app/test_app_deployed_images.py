@@ -151,6 +151,10 @@ def test_the_next_plan_keeps_the_deployed_images_of_the_services_still_declared(
     archive = plans.archive_of(runtime.vault, plan)
     kept = json.loads(_files(archive)[IMAGES_FILE])
     assert kept == {"api_image": API}  # nightly never deployed; legacy no longer declared
+    # What the App deployed is given to the plan, never committed to the bot branch.
+    committed = fake.git.files(REPO, f"refs/heads/infrar/pr-{pull.number}")
+    assert ".infrar/terraform/production/main.tf" in committed
+    assert not any(path.endswith(IMAGES_FILE) for path in committed)
     inputs = _planned_inputs(archive, tmp_path / "planned",
                              terraform_env(provider="aws", cache_root=runtime.settings.data_dir))
     assert inputs == {"api": API, "nightly": ""}
