@@ -52,7 +52,10 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Make the tables, or bring those an earlier version made up to date (upgrade.py)."""
+        from infrar.app.state.upgrade import upgrade
+
+        upgrade(self.engine, Base.metadata)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
