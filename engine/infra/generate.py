@@ -285,8 +285,9 @@ def write_generated(out: Path, files: dict[str, bytes]) -> list[str]:
 
 def init_inputs(out: Path) -> dict[str, bytes] | None:
     """What `terraform init` reads of a directory this module generated: the provider and
-    backend blocks and every module's files. main.tf's module calls need not be read: each is
-    one folder of modules/, named after it. None for a directory it did not generate."""
+    backend blocks and every module's files. main.tf need not be read: each of its module
+    calls has a folder of modules/ of its own, and nothing else in it concerns init. None for a
+    directory it did not generate."""
     names = _previous_files(out)
     if not names:
         return None

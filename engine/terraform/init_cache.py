@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from infrar.engine.terraform.binary import TerraformNotFoundError, find_binary
 from infrar.engine.terraform.runner import LOCK_FILE
 
 DATA_DIR = ".terraform"
@@ -30,18 +31,29 @@ STAGING_TIMEOUT_S = 3600
 LINK_FROM_BYTES = 1 << 20
 """Files this large (provider binaries) are hard-linked, not copied: Terraform never writes
 into them, and copying hundreds of megabytes would cost more than the init it saves."""
-_ENVIRONMENT = ("INFRAR_TF_BINARY", "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR")
+_ENVIRONMENT = ("TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR")
 
 
 def key_of(inputs: Mapping[str, bytes], *, env: Mapping[str, str]) -> str:
-    """The key of a folder whose init read `inputs` (relative path -> bytes), run with `env`
-    (only where Terraform and its providers come from counts)."""
+    """The key of a folder whose init read `inputs` (relative path -> bytes), run with `env`:
+    of that, only which Terraform runs (its path, size and time, so an upgrade in place
+    counts) and where its providers come from."""
+    merged = {**os.environ, **env}
     digest = hashlib.sha256()
     for name in sorted(inputs):
         digest.update(json.dumps([name, hashlib.sha256(inputs[name]).hexdigest()]).encode())
-    digest.update(json.dumps([[k, env.get(k, os.environ.get(k, ""))]
-                              for k in _ENVIRONMENT]).encode())
+    digest.update(json.dumps([[k, merged.get(k, "")] for k in _ENVIRONMENT]).encode())
+    digest.update(json.dumps(_binary_identity(merged)).encode())
     return digest.hexdigest()
+
+
+def _binary_identity(env: Mapping[str, str]) -> list[object]:
+    try:
+        binary = find_binary(env=env).resolve()
+        found = binary.stat()
+    except (TerraformNotFoundError, OSError):
+        return []  # init will say what is wrong
+    return [str(binary), found.st_size, found.st_mtime_ns]
 
 
 class InitCache:
