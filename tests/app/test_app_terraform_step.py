@@ -7,10 +7,8 @@ Real Terraform 1.0.3 and the null provider through the offline mirror."""
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from scenario import CONFIG
 from infrar.app.workflow.generation import load_generator
 from infrar.app.workflow.terraform_step import PlannedArchive, plan_directory
 from infrar.engine.config import load_config, resolve_target
-from infrar.engine.terraform import init_cache as init_cache_module
 from infrar.engine.terraform.init_cache import InitCache
 
 SKIPPED = "terraform init was skipped"
@@ -121,50 +118,3 @@ def test_hand_written_terraform_is_always_initialised(tmp_path: Path, cache: Ini
         assert any("Initializing" in line for line in lines)
         assert not any(SKIPPED in line for line in lines)
     assert not cache.root.exists()
-
-
-def packed_mirror(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
-    """`env` with the null provider served as a zip (a packed mirror, as a registry serves it):
-    init then unpacks a real binary into `.terraform/` rather than linking to the mirror."""
-    (binary,) = Path(env["TF_CLI_CONFIG_FILE"]).parent.rglob("terraform-provider-null_*")
-    folder = tmp_path / "packed" / "registry.terraform.io" / "hashicorp" / "null"
-    folder.mkdir(parents=True)
-    with zipfile.ZipFile(folder / f"terraform-provider-null_2.1.2_{binary.parent.name}.zip",
-                         "w") as archive:
-        archive.write(binary, binary.name)
-    config = tmp_path / "packed.tfrc"
-    config.write_text('provider_installation {\n  filesystem_mirror {\n'
-                      f'    path    = "{tmp_path / "packed"}"\n'
-                      '    include = ["registry.terraform.io/hashicorp/null"]\n  }\n'
-                      '  direct {\n    exclude = ["registry.terraform.io/hashicorp/null"]\n'
-                      '  }\n}\n')
-    return {**env, "TF_CLI_CONFIG_FILE": str(config)}
-
-
-def test_a_reuse_links_the_provider_binaries_rather_than_copying_them(
-        tmp_path: Path, cache: InitCache) -> None:
-    config, env = project(tmp_path, "app", uses("uploads"))
-    env = packed_mirror(tmp_path, env)
-    plan(config, env, tmp_path / "w1", cache)
-    _, lines = plan(config, env, tmp_path / "w2", cache)
-    assert SKIPPED in " ".join(lines)
-    (entry,) = [p for p in cache.root.iterdir() if not p.name.startswith(".")]
-    kept = sorted((entry / ".terraform").rglob("terraform-provider-*"))
-    used = sorted((tmp_path / "w2" / ".terraform").rglob("terraform-provider-*"))
-    assert kept and len(kept) == len(used)
-    for one, other in zip(kept, used, strict=True):
-        assert one.is_file() and not one.is_symlink() and os.path.samefile(one, other)
-
-
-def test_the_cache_keeps_the_most_recently_used_entries(
-        tmp_path: Path, cache: InitCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(init_cache_module, "MAX_ENTRIES", 2)
-    kept = []
-    for index, backend_path in enumerate(["a.tfstate", "b.tfstate", "c.tfstate"]):
-        config, env = project(tmp_path, f"app{index}", uses("uploads"))
-        backend = config / "backend.tf"
-        backend.write_text(backend.read_text().replace("terraform.tfstate", backend_path))
-        plan(config, env, tmp_path / f"w{index}", cache)
-        kept.append({p.name for p in cache.root.iterdir()})
-    assert len(kept[0]) == 1 and len(kept[1]) == 2 and len(kept[2]) == 2
-    assert kept[0] < kept[1] and not kept[0] & kept[2]  # the oldest went first
