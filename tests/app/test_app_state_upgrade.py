@@ -1,8 +1,9 @@
 """A database made by the first App release (before projects, policies and costs) is brought up
 to date when the App starts, on SQLite and on PostgreSQL: its plans keep their rows and get the
 new columns' defaults, its locks table is rebuilt with `project` in its key and keeps the locks
-held, new tables appear, and the App reads and writes all of it. A second start changes
-nothing; a change the upgrade cannot make refuses to start and alters nothing."""
+held, its sealed plans still open, new tables appear, and the App reads and writes all of it.
+A second start changes nothing; a change the upgrade cannot make refuses to start and alters
+nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from sqlalchemy import (
     text,
 )
 
-from infrar.app.state import locks
+from infrar.app.crypto import Vault
+from infrar.app.state import locks, plans
 from infrar.app.state.db import Database, normalise_url
 from infrar.app.state.models import Base
 from infrar.app.state.upgrade import SchemaUpgradeError, upgrade
@@ -62,6 +64,13 @@ def first_release_schema() -> MetaData:
     return metadata
 
 
+VAULT = Vault((b"k" * 32,))
+ARCHIVE = b"the plan archive the first release sealed"
+# How the first release bound a plan's archive to its record (repo, pr, environment, head,
+# digest): a plan it made must still open, so that its pull request can still be applied.
+FIRST_RELEASE_CONTEXT = "infrar-plan\0acme/photos\x007\0production\0abc\0d1"
+
+
 def old_database(url: str) -> None:
     engine = create_engine(normalise_url(url))
     first_release_schema().create_all(engine)
@@ -71,7 +80,8 @@ def old_database(url: str) -> None:
             "headline, has_changes, status, delivery_id, reviewed, requirements, "
             "apply_on_merge, created_at) VALUES ('acme/photos', 7, 'production', 'local', "
             "'abc', 'd1', :archive, 'Plan: 1 to add', true, 'planned', 'del-1', true, "
-            "'approved', true, 1.5)"), {"archive": b"sealed"})
+            "'approved', true, 1.5)"),
+            {"archive": VAULT.seal_bytes(ARCHIVE, context=FIRST_RELEASE_CONTEXT)})
         connection.execute(text(
             "INSERT INTO locks (repo, environment, pr, holder, url, acquired_at) VALUES "
             "('acme/photos', 'production', 7, 'octocat', 'https://github.com/x/7', 2.5)"))
@@ -104,6 +114,8 @@ def test_a_first_release_database_is_upgraded_keeping_its_rows(database_url: str
                                        "FROM locks")).one()
     assert tuple(plan) == ("acme/photos", 7, "", "", 0, "", "", "approved")
     assert tuple(lock) == ("acme/photos", "", "production", 7, "octocat")
+    stored = plans.latest(db, repo="acme/photos", pr=7, environment="production")
+    assert stored is not None and plans.archive_of(VAULT, stored) == ARCHIVE
 
     # The App reads the lock as its own, and the new key takes a project's lock beside it.
     held = locks.acquire(db, repo="acme/photos", project="", environment="production", pr=8,
