@@ -53,11 +53,12 @@ def timed(command: list[str], cwd: Path, runs: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def imported_modules(args: list[str], cwd: Path) -> set[str]:
+def imported_modules(args: list[str], cwd: Path,
+                     env: dict[str, str] | None = None) -> set[str]:
     """The modules `infrar ARGS` imports, from -X importtime."""
     entry = "import sys; from infrar.cli.main import main; sys.argv[0] = 'infrar'; main()"
     done = subprocess.run([sys.executable, "-X", "importtime", "-c", entry, *args], cwd=cwd,
-                          check=False, capture_output=True, text=True)
+                          check=False, capture_output=True, text=True, env=env)
     names = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.count("|") == 2:
