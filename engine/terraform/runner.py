@@ -442,16 +442,18 @@ def _communicate_lines(
         ]
         for reader in readers:
             reader.start()
-        code: int | None
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        # Waited for on a thread of its own: `Popen.wait(timeout)` polls with sleeps of up to
+        # 50 ms, so it notices an exit up to 50 ms late; a thread join wakes at once.
+        waiter = threading.Thread(target=proc.wait, daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        code: int | None = proc.returncode
+        if waiter.is_alive():
             _interrupt(proc)
-            try:
-                proc.wait(timeout=INTERRUPT_GRACE_S)
-            except subprocess.TimeoutExpired:
+            waiter.join(INTERRUPT_GRACE_S)
+            if waiter.is_alive():
                 proc.kill()
-                proc.wait()
+                waiter.join()
             code = None
         for reader in readers:
             reader.join()

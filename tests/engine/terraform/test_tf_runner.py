@@ -213,6 +213,18 @@ def test_timeout_interrupts_the_command(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_timeout_interrupts_a_command_whose_lines_are_passed_on(tmp_path: Path) -> None:
+    slow = tmp_path / "slow-terraform"
+    slow.write_text("#!/bin/sh\necho Initializing\nexec sleep 30\n")
+    slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
+    lines: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(tf.TerraformTimeoutError, match="timed out after 0.5s") as caught:
+        tf.init(tmp_path, binary=slow, timeout=0.5, on_output=lines.append)
+    assert time.monotonic() - started < 10
+    assert lines == ["Initializing"] and "Initializing" in caught.value.stdout
+
+
 def test_fmt_check(tf_env: dict[str, str], tmp_path: Path) -> None:
     tidy = write_config(tmp_path / "tidy", {"main.tf": 'resource "null_resource" "x" {}\n'})
     assert tf.fmt_check(tidy, env=tf_env) == tf.FmtResult(True, ())
