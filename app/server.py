@@ -10,7 +10,6 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from infrar.app.ingest import MAX_BODY_BYTES, ingest
-from infrar.app.settings import Settings
 
 if TYPE_CHECKING:
     from infrar.app.runtime import Runtime
@@ -64,14 +63,12 @@ def create_app(runtime: Runtime) -> Flask:
     return app
 
 
-def serve(settings: Settings, *, host: str, port: int, threads: int, embedded_workers: int,
+def serve(runtime: Runtime, *, host: str, port: int, threads: int, embedded_workers: int,
           server: str = "waitress") -> None:
     """`waitress` (see app/httpd.py) is safe to expose directly; `flask` is Flask's
     development server, which holds a thread per connection: for development only."""
-    from infrar.app.runtime import Runtime
     from infrar.app.worker import Embedded
 
-    runtime = Runtime.from_settings(settings)
     embedded = Embedded(runtime, workers=embedded_workers) if embedded_workers > 0 else None
     app = create_app(runtime)
     if server == "waitress":

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from infrar.app.runtime import Runtime
     from infrar.app.settings import Settings
 
 
@@ -36,6 +37,18 @@ def _settings(*, acts_on_github: bool = False) -> Settings:
         raise click.ClickException(str(exc)) from None
     scrub_environment()
     return settings
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """The App's services; a database it cannot bring up to date ends the command with the
+    reason, before anything runs."""
+    from infrar.app.runtime import Runtime
+    from infrar.app.state.upgrade import SchemaUpgradeError
+
+    try:
+        return Runtime.from_settings(settings)
+    except SchemaUpgradeError as exc:
+        raise click.ClickException(f"the App's database cannot be used: {exc}") from None
 
 
 def _logging(level: str) -> None:
@@ -67,8 +80,8 @@ def serve(host: str, port: int, threads: int, embedded_workers: int, server: str
     _logging(log_level)
     from infrar.app.server import serve as run
 
-    run(settings, host=host, port=port, threads=threads, embedded_workers=embedded_workers,
-        server=server)
+    run(_runtime(settings), host=host, port=port, threads=threads,
+        embedded_workers=embedded_workers, server=server)
 
 
 @app_group.command("worker")
@@ -78,10 +91,9 @@ def worker(workers: int, log_level: str) -> None:
     """Run queued deliveries (for INFRAR_QUEUE_URL shared with `serve`)."""
     settings = _settings(acts_on_github=True)
     _logging(log_level)
-    from infrar.app.runtime import Runtime
     from infrar.app.worker import run_worker
 
-    run_worker(Runtime.from_settings(settings), workers=workers)
+    run_worker(_runtime(settings), workers=workers)
 
 
 @app_group.command("drift-check")
@@ -94,10 +106,9 @@ def drift_check(due_only: bool, log_level: str) -> None:
     did, 1 when one could not be checked."""
     settings = _settings()
     _logging(log_level)
-    from infrar.app.runtime import Runtime
     from infrar.app.workflow.drift_check import DRIFTED, ERROR, run_round
 
-    results = run_round(Runtime.from_settings(settings), only_due=due_only)
+    results = run_round(_runtime(settings), only_due=due_only)
     for r in results:
         issue = f" (issue #{r.issue})" if r.issue else ""
         click.echo(f"{r.repo} {r.project or '.'} {r.environment or '-'}: {r.outcome}{issue}")
@@ -112,11 +123,10 @@ def drift_check(due_only: bool, log_level: str) -> None:
 def set_credential(repo: str, environment: str, name: str) -> None:
     """Store NAME (an environment variable for Terraform) sealed; the value is read from stdin."""
     settings = _settings()
-    from infrar.app.runtime import Runtime
     from infrar.app.state import credentials
 
     value = sys.stdin.read().rstrip("\n")
-    runtime = Runtime.from_settings(settings)
+    runtime = _runtime(settings)
     credentials.put(runtime.db, runtime.vault, repo=repo, environment=environment, name=name,
                     value=value)
     click.echo(f"stored {name} for {repo} ({environment})", err=True)
@@ -127,10 +137,9 @@ def rotate_key() -> None:
     """Re-seal credentials, plans and Terraform state under the first key of
     INFRAR_ENCRYPTION_KEY."""
     settings = _settings()
-    from infrar.app.runtime import Runtime
     from infrar.app.state.rotation import rotate_all
 
-    runtime = Runtime.from_settings(settings)
+    runtime = _runtime(settings)
     counts = rotate_all(runtime.db, runtime.vault)
     click.echo("re-sealed " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), err=True)
 

@@ -3,10 +3,13 @@ to date when the App starts, on SQLite and on PostgreSQL: its plans keep their r
 new columns' defaults, its locks table is rebuilt with `project` in its key and keeps the locks
 held, its sealed plans still open, new tables appear, and the App reads and writes all of it.
 A second start changes nothing; a change the upgrade cannot make refuses to start and alters
-nothing."""
+nothing, and the App's commands say why in one line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -168,3 +171,21 @@ def test_a_change_it_cannot_make_refuses_and_alters_nothing(database_url: str) -
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM locks")).scalar() == 1
     db.dispose()
+
+
+def test_the_apps_commands_refuse_such_a_database_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'infrar.db'}"
+    old_database(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE plans ADD COLUMN retired TEXT"))
+    engine.dispose()
+    env = {**os.environ, "INFRAR_DATABASE_URL": url, "INFRAR_DATA_DIR": str(tmp_path / "data"),
+           "INFRAR_WEBHOOK_SECRET": "s", "INFRAR_ENCRYPTION_KEY": "a2" * 21 + "s="}
+    done = subprocess.run([sys.executable, "-c", "from infrar.cli.main import main; main()",
+                           "app", "drift-check"], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert ("Error: the App's database cannot be used: the database's table plans has "
+            "column(s) retired") in done.stderr
