@@ -19,31 +19,18 @@ import argparse
 import logging
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import requests
+import app_harness as harness  # bench/: the App started against the GitHub fake
+from fake_github import FakeGitHub
+from scenario import APP_PY
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "app"))
-
-import payloads  # noqa: E402  (tests/app: the GitHub fake and its payloads)
-from fake_github import FakeGitHub  # noqa: E402
-from scenario import APP_PY  # noqa: E402
-
-from infrar.app.state import deliveries  # noqa: E402
-from infrar.app.state.db import Database  # noqa: E402
-from infrar.engine.terraform.offline import offline_environment  # noqa: E402
-
-SECRET = "bench-parallel-secret"
-ENCRYPTION_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # base64 of 32 bytes
-ROUND_LIMIT_S = 600.0
+from infrar.app.state.db import Database
+from infrar.engine.terraform.offline import offline_environment
 
 
 def project_config(name: str) -> str:
@@ -80,80 +67,23 @@ class Pushes:
         fake.app.after_request_funcs.setdefault(None, []).insert(0, record)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_app(fake: FakeGitHub, base: Path, tf_env: dict[str, str], workers: int
-              ) -> tuple[subprocess.Popen[bytes], str, Database]:
-    data = base / f"data-{workers}"
-    port = free_port()
-    env = {**os.environ, **tf_env,
-           "INFRAR_WEBHOOK_SECRET": SECRET, "INFRAR_GITHUB_APP_ID": str(fake.app_id),
-           "INFRAR_GITHUB_PRIVATE_KEY": fake.private_pem, "INFRAR_GITHUB_API_URL": fake.api_url,
-           "INFRAR_DATA_DIR": str(data), "INFRAR_ENCRYPTION_KEY": ENCRYPTION_KEY,
-           "INFRAR_LOCAL_ROOT": str(base / "local"), "INFRAR_GITHUB_WRITE_INTERVAL": "0",
-           "INFRAR_PLAN_WORKERS": str(workers)}
-    log = (base / f"app-{workers}.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from infrar.cli.main import main; main()", "app", "serve",
-         "--port", str(port), "--embedded-workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).ok:
-                return proc, url, Database(f"sqlite:///{data / 'infrar.db'}")
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise SystemExit(f"the App did not start; see {base / f'app-{workers}.log'}")
-
-
 def one_round(fake: FakeGitHub, url: str, db: Database, pushes: Pushes, repo: str,
               projects: int, index: int) -> tuple[float, float]:
     """(delivery to review, push to review) of a pull request touching every project."""
     files: dict[str, str | None] = {f"services/service{i}/src/app.py": APP_PY + f"# {index}\n"
                                     for i in range(projects)}
     pull = fake.open_pull(repo, f"feature-{index}", files)
+    payload = harness.opened(fake, repo, pull)
     began = time.perf_counter()
-    answer = fake.deliver(url, SECRET.encode(), "pull_request",
-                          payloads.pull_request(fake, repo, pull, "opened"),
-                          delivery=f"bench-{repo}-{index}")
-    if answer.status_code != 202:
-        raise SystemExit(f"delivery refused: {answer.status_code} {answer.text}")
-    deadline = time.monotonic() + ROUND_LIMIT_S
-    while not fake.bot_reviews(repo, pull.number):
-        if time.monotonic() > deadline:
-            raise SystemExit("no review within the time limit")
-        time.sleep(0.005)
+    harness.deliver(fake, url, payload, f"bench-{repo}-{index}")
+    body = harness.wait_for_review(fake, repo, pull.number, poll_s=0.005)
     ended = time.perf_counter()
     with pushes.lock:
         pushed = pushes.at
-    body = fake.bot_reviews(repo, pull.number)[0]["body"]
     if body.count("Plan: 1 to add") != projects:
         raise SystemExit(f"the review does not hold {projects} plans:\n{body[:3000]}")
-    close(fake, url, db, repo, pull.number)
+    harness.close(fake, url, db, repo, pull.number)
     return ended - began, ended - pushed
-
-
-def close(fake: FakeGitHub, url: str, db: Database, repo: str, number: int) -> None:
-    """Close the pull request (releasing its locks) and wait until the App has."""
-    pull = fake.repos[repo].pulls[number]
-    pull.state = "closed"
-    delivery = f"close-{repo}-{number}"
-    fake.deliver(url, SECRET.encode(), "pull_request",
-                 payloads.pull_request(fake, repo, pull, "closed"), delivery=delivery)
-    deadline = time.monotonic() + ROUND_LIMIT_S
-    while deliveries.status(db, delivery) != "done":
-        if time.monotonic() > deadline:
-            raise SystemExit(f"closing #{number} did not finish")
-        time.sleep(0.05)
 
 
 def main() -> int:
@@ -179,7 +109,11 @@ def main() -> int:
         for size in sizes:
             repo = f"acme/platform-{size}"
             fake.create_repo(repo, repository(args.projects))
-            apps[size] = (repo, *start_app(fake, base, tf_env, size))
+            apps[size] = (repo, *harness.start_app(
+                fake, data=base / f"data-{size}", log=base / f"app-{size}.log",
+                embedded_workers=1,
+                env={**tf_env, "INFRAR_LOCAL_ROOT": str(base / "local"),
+                     "INFRAR_GITHUB_WRITE_INTERVAL": "0", "INFRAR_PLAN_WORKERS": str(size)}))
         for index in range(args.warmup + args.rounds):  # warm-up rounds are not counted
             for size in sizes:
                 repo, _proc, url, db = apps[size]

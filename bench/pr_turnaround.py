@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,28 +37,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+import app_harness as harness  # bench/: the App started against the GitHub fake
+from fake_github import FakeGitHub
+from scenario import APP_PY, BASE_FILES, CONFIG
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "app"))
+from infrar.app.workflow.gitops import auth_environment
+from infrar.engine.terraform.offline import offline_environment
 
-import payloads  # noqa: E402  (tests/app: the GitHub fake and its payloads)
-from fake_github import FakeGitHub  # noqa: E402
-from scenario import APP_PY, BASE_FILES, CONFIG  # noqa: E402
-
-from infrar.app.state import deliveries  # noqa: E402
-from infrar.app.state.db import Database  # noqa: E402
-from infrar.app.workflow.gitops import auth_environment  # noqa: E402
-from infrar.engine.terraform.offline import offline_environment  # noqa: E402
-
-SECRET = "bench-turnaround-secret"
-ENCRYPTION_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # base64 of 32 bytes
 TERRAFORM_DIR = ".infrar/terraform/production"
 # The same project twice: as configured by default (checkov's built-in policy checks run on
 # every plan with changes), and with `policy.checkov: false`, which is what the floor compares.
 REPOS = {"acme/photos": CONFIG + "policy:\n  checkov: false\n",
          "acme/photos-policy": CONFIG}
-ROUND_LIMIT_S = 300.0
 
 
 @dataclass
@@ -87,12 +76,6 @@ class Round:
         return sum(self.floor_parts.values())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def watch(fake: FakeGitHub, timeline: Timeline) -> None:
     """Time every call the App makes (REST and git) as the fake answers it."""
     from flask import Response, request
@@ -108,75 +91,23 @@ def watch(fake: FakeGitHub, timeline: Timeline) -> None:
     fake.app.after_request_funcs.setdefault(None, []).insert(0, record)
 
 
-def start_app(fake: FakeGitHub, base: Path, tf_env: dict[str, str],
-              write_interval: str | None) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, **tf_env,
-           "INFRAR_WEBHOOK_SECRET": SECRET, "INFRAR_GITHUB_APP_ID": str(fake.app_id),
-           "INFRAR_GITHUB_PRIVATE_KEY": fake.private_pem, "INFRAR_GITHUB_API_URL": fake.api_url,
-           "INFRAR_DATA_DIR": str(base / "data"), "INFRAR_ENCRYPTION_KEY": ENCRYPTION_KEY,
-           "INFRAR_LOCAL_ROOT": str(base / "local")}
-    if write_interval is not None:
-        env["INFRAR_GITHUB_WRITE_INTERVAL"] = write_interval
-    log = (base / "app.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from infrar.cli.main import main; main()", "app", "serve",
-         "--port", str(port), "--embedded-workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).ok:
-                return proc, url
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise SystemExit(f"the App did not start; see {base / 'app.log'}")
-
-
 def app_round(fake: FakeGitHub, url: str, timeline: Timeline, repo: str, index: int
               ) -> tuple[float, int]:
     """Open a pull request, send its signed `opened` delivery, wait for the review."""
     pull = fake.open_pull(repo, f"feature-{index}", {"src/app.py": APP_PY})
-    payload = payloads.pull_request(fake, repo, pull, "opened")
+    payload = harness.opened(fake, repo, pull)
     with timeline.lock:
         timeline.events.clear()
         timeline.start = time.perf_counter()
-    answer = fake.deliver(url, SECRET.encode(), "pull_request", payload,
-                          delivery=f"bench-{repo}-{index}")
-    if answer.status_code != 202:
-        raise SystemExit(f"delivery refused: {answer.status_code} {answer.text}")
-    deadline = time.monotonic() + ROUND_LIMIT_S
-    while not fake.bot_reviews(repo, pull.number):
-        if time.monotonic() > deadline:
-            raise SystemExit("no review within the time limit")
-        time.sleep(0.002)
+    harness.deliver(fake, url, payload, f"bench-{repo}-{index}")
+    body = harness.wait_for_review(fake, repo, pull.number, poll_s=0.002)
     with timeline.lock:
         posted = next(t for t, what in timeline.events
                       if what.startswith(f"POST /repos/{repo}/pulls/{pull.number}/reviews"))
         timeline.start = 0.0
-    body = fake.bot_reviews(repo, pull.number)[0]["body"]
     if "Plan: 1 to add" not in body:
         raise SystemExit(f"the review holds no plan:\n{body[:2000]}")
     return posted, pull.number
-
-
-def close(fake: FakeGitHub, url: str, db: Database, repo: str, number: int) -> None:
-    """Close the pull request and wait for the App to finish with it, so that the next one
-    may take the environment's lock."""
-    pull = fake.repos[repo].pulls[number]
-    pull.state = "closed"
-    fake.deliver(url, SECRET.encode(), "pull_request",
-                 payloads.pull_request(fake, repo, pull, "closed"),
-                 delivery=f"close-{repo}-{number}")
-    deadline = time.monotonic() + ROUND_LIMIT_S
-    while deliveries.status(db, f"close-{repo}-{number}") != "done":
-        if time.monotonic() > deadline:
-            raise SystemExit(f"closing #{number} did not finish")
-        time.sleep(0.05)
 
 
 def floor_round(fake: FakeGitHub, repo: str, number: int, work: Path,
@@ -238,8 +169,11 @@ def main() -> int:
     fake.start()
     for repo, config in repos.items():
         fake.create_repo(repo, BASE_FILES | {".infrar.yaml": config})
-    proc, url = start_app(fake, base, tf_env, args.write_interval)
-    db = Database(f"sqlite:///{base / 'data' / 'infrar.db'}")
+    env = {**tf_env, "INFRAR_LOCAL_ROOT": str(base / "local")}
+    if args.write_interval is not None:
+        env["INFRAR_GITHUB_WRITE_INTERVAL"] = args.write_interval
+    proc, url, db = harness.start_app(fake, data=base / "data", log=base / "app.log",
+                                      embedded_workers=2, env=env)
     rounds: list[Round] = []
     lean = next(iter(REPOS))
     try:
@@ -251,7 +185,7 @@ def main() -> int:
                 steps[repo] = list(timeline.events)
                 if repo == lean:
                     floor = floor_round(fake, repo, number, base, tf_env)
-                close(fake, url, db, repo, number)
+                harness.close(fake, url, db, repo, number)
             if index >= args.warmup:
                 rounds.append(Round(app_s, floor, steps))
             elif index == 0:
