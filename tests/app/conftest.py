@@ -20,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from app_support import ENCRYPTION_KEY, SECRET
 from fake_github import FakeGitHub
 from openapi_routes import DESCRIPTION, allowed
+from scenario import BASE_FILES, REPO
 
+from infrar.app.github.client import GitHubClient
 from infrar.engine.terraform import find_packaged_null_provider, find_packaged_terraform
 from infrar.engine.terraform.offline import offline_environment
 
@@ -58,6 +60,16 @@ def fake(tmp_path: Path) -> Iterator[FakeGitHub]:
         github.stop()
     unknown = sorted({(c.method, c.path) for c in github.calls if not allowed(c.method, c.path)})
     assert not unknown, f"the App called routes GitHub does not have: {unknown}"
+
+
+@pytest.fixture
+def forge(fake: FakeGitHub) -> GitHubClient:
+    """A client of the scenario's repository with a plain token and no App login, as the
+    Action has."""
+    fake.create_repo(REPO, BASE_FILES)
+    token = "ghs_" + secrets.token_hex(18)
+    fake.tokens[token] = time.time() + 3600
+    return GitHubClient(repo=REPO, token=lambda: token, api_url=fake.api_url, write_interval=0)
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ tests/images on a stand-in configuration."""
 from __future__ import annotations
 
 import io
-import secrets
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
 from fake_github import FakeGitHub
-from scenario import BASE_FILES, REPO
+from scenario import REPO
 from test_app_services_review import CODE, CONFIG, FILES
 
 from infrar.app.github.client import GitHubClient
@@ -85,14 +83,6 @@ def test_the_deployment_comes_from_the_reviewed_checkout(tmp_path: Path) -> None
     assert on_gcp.build.provider == "gcp"
     assert on_gcp.worker_port == 8080
     assert "infrar_native/__init__.py" in on_gcp.build.files
-
-
-@pytest.fixture
-def forge(fake: FakeGitHub) -> GitHubClient:
-    fake.create_repo(REPO, BASE_FILES)
-    token = "ghs_" + secrets.token_hex(18)
-    fake.tokens[token] = time.time() + 3600
-    return GitHubClient(repo=REPO, token=lambda: token, api_url=fake.api_url, write_interval=0)
 
 
 def _run(fake: FakeGitHub, run_id: int) -> dict:

@@ -4,26 +4,13 @@ shorter body no longer needs removed, check runs found again and their texts cut
 
 from __future__ import annotations
 
-import secrets
-import time
-
-import pytest
 from fake_github import BOT, OTHER_BOT, FakeGitHub
-from scenario import BASE_FILES, REPO
+from scenario import REPO
 
 from infrar.app.github import publish
 from infrar.app.github.client import GitHubClient
 from infrar.app.github.publish import CUT_NOTE, MAX_PARTS, publish_comment
 from infrar.engine.terraform import GITHUB_COMMENT_LIMIT
-
-
-@pytest.fixture
-def forge(fake: FakeGitHub) -> GitHubClient:
-    """A client with a plain token and no App login, as the Action has."""
-    fake.create_repo(REPO, BASE_FILES)
-    token = "ghs_" + secrets.token_hex(18)
-    fake.tokens[token] = time.time() + 3600
-    return GitHubClient(repo=REPO, token=lambda: token, api_url=fake.api_url, write_interval=0)
 
 
 def table(rows: int) -> str:
